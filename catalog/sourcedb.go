@@ -1,0 +1,152 @@
+package catalog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/dolthub/go-mysql-server/sql"
+
+	"github.com/vstreamd/vstreamd/engines"
+)
+
+// sourceDB presents a keyspace whose source is another database server:
+// its tables with their real columns, readable with SELECT (each scan reads
+// one consistent snapshot of the source table).
+type sourceDB struct {
+	name string
+	src  engines.Source
+}
+
+var (
+	_ sql.Database     = (*sourceDB)(nil)
+	_ sql.ViewDatabase = (*sourceDB)(nil)
+)
+
+func (d *sourceDB) Name() string { return d.name }
+
+func (d *sourceDB) GetTableInsensitive(ctx *sql.Context, name string) (sql.Table, bool, error) {
+	t, err := d.src.Table(ctx, name)
+	if errors.Is(err, engines.ErrTableNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	s, err := schemaOf(ctx, d.name, t)
+	if err != nil {
+		return nil, false, err
+	}
+	conv := make([]converter, len(s))
+	for i, c := range s {
+		conv[i] = converterFor(c)
+	}
+	return &sourceTable{db: d, t: t, schema: s, convert: conv}, true, nil
+}
+
+func (d *sourceDB) GetTableNames(ctx *sql.Context) ([]string, error) { return d.src.Tables(ctx) }
+
+func (d *sourceDB) CreateView(*sql.Context, string, string, string) error {
+	return fmt.Errorf("keyspace %s is read-only", d.name)
+}
+func (d *sourceDB) DropView(_ *sql.Context, name string) error {
+	return sql.ErrViewDoesNotExist.New(d.name, name)
+}
+func (d *sourceDB) GetViewDefinition(*sql.Context, string) (sql.ViewDefinition, bool, error) {
+	return sql.ViewDefinition{}, false, nil
+}
+func (d *sourceDB) AllViews(*sql.Context) ([]sql.ViewDefinition, error) { return nil, nil }
+
+// sourceTable is one table of a sourceDB.
+type sourceTable struct {
+	db      *sourceDB
+	t       *engines.Table
+	schema  sql.Schema
+	convert []converter
+}
+
+var (
+	_ sql.Table           = (*sourceTable)(nil)
+	_ sql.PrimaryKeyTable = (*sourceTable)(nil)
+)
+
+func (t *sourceTable) Name() string                   { return t.t.Name }
+func (t *sourceTable) String() string                 { return t.t.Name }
+func (t *sourceTable) Schema(*sql.Context) sql.Schema { return t.schema }
+func (t *sourceTable) Collation() sql.CollationID     { return sql.Collation_Default }
+
+func (t *sourceTable) PrimaryKeySchema(*sql.Context) sql.PrimaryKeySchema {
+	var pk []int
+	if t.t.KeyKind == engines.PrimaryKey {
+		pk = t.t.Key
+	}
+	return sql.NewPrimaryKeySchema(t.schema, pk...)
+}
+
+type onePartition struct{}
+
+func (onePartition) Key() []byte { return []byte("all") }
+
+func (t *sourceTable) Partitions(*sql.Context) (sql.PartitionIter, error) {
+	return sql.PartitionsToPartitionIter(onePartition{}), nil
+}
+
+// PartitionRows reads the table from one snapshot, in key order.
+func (t *sourceTable) PartitionRows(ctx *sql.Context, _ sql.Partition) (sql.RowIter, error) {
+	snap, err := t.db.src.Snapshot(ctx, t.t.Name)
+	if err != nil {
+		return nil, err
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	rows := make(chan []any, 256)
+	errc := make(chan error, 1)
+	go func() {
+		defer close(rows)
+		errc <- snap.Scan(sctx, nil, 0, func(r []any) error {
+			select {
+			case rows <- r:
+				return nil
+			case <-sctx.Done():
+				return context.Cause(sctx)
+			}
+		})
+	}()
+	return &scanIter{t: t, snap: snap, rows: rows, errc: errc, cancel: cancel}, nil
+}
+
+type scanIter struct {
+	t      *sourceTable
+	snap   engines.Snapshot
+	rows   chan []any
+	errc   chan error
+	cancel context.CancelFunc
+}
+
+func (i *scanIter) Next(ctx *sql.Context) (sql.Row, error) {
+	r, ok := <-i.rows
+	if !ok {
+		if err := <-i.errc; err != nil {
+			i.errc <- err
+			return nil, err
+		}
+		i.errc <- nil
+		return nil, io.EOF
+	}
+	out := make(sql.Row, len(r))
+	for j, v := range r {
+		x, err := i.t.convert[j](ctx, v)
+		if err != nil {
+			return nil, err
+		}
+		out[j] = x
+	}
+	return out, nil
+}
+
+func (i *scanIter) Close(*sql.Context) error {
+	i.cancel()
+	for range i.rows {
+	}
+	return i.snap.Close()
+}

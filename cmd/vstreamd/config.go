@@ -1,0 +1,143 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/spf13/viper"
+
+	"github.com/vstreamd/vstreamd/catalog"
+	"github.com/vstreamd/vstreamd/server"
+)
+
+const defaultConfigPath = "config.toml"
+
+// demoConfig is served when there is no config file: the embedded keyspace
+// "commerce" with the tables of Vitess's example.
+const demoConfig = `
+[keyspaces.commerce]
+source = "embedded:"
+init_sql = """
+CREATE TABLE product (sku VARBINARY(128), description VARBINARY(128), price BIGINT, PRIMARY KEY (sku));
+CREATE TABLE customer (customer_id BIGINT NOT NULL AUTO_INCREMENT, email VARBINARY(128), PRIMARY KEY (customer_id));
+CREATE TABLE corder (order_id BIGINT NOT NULL AUTO_INCREMENT, customer_id BIGINT, sku VARBINARY(128), price BIGINT, PRIMARY KEY (order_id));
+"""
+`
+
+// loadConfig reads the TOML config (or the demo when the default file does
+// not exist), applies VSTREAMD_* environment overrides and resolves
+// secrets given by environment variable or file.
+func loadConfig(path string, explicit bool, getenv func(string) string) (server.Config, slog.Level, error) {
+	v := viper.New()
+	v.SetConfigType("toml")
+	v.SetEnvPrefix("VSTREAMD")
+	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
+	v.AutomaticEnv()
+	v.SetDefault("server.listen", server.DefaultListen)
+	v.SetDefault("server.default_limit", server.DefaultLimit)
+	v.SetDefault("server.chunk_rows", 0)
+	v.SetDefault("server.retain_changes", 0)
+	v.SetDefault("log.level", "info")
+
+	f, err := os.Open(path)
+	switch {
+	case err == nil:
+		defer f.Close()
+		if err := v.ReadConfig(f); err != nil {
+			return server.Config{}, 0, fmt.Errorf("config %s: %w", path, err)
+		}
+	case errors.Is(err, fs.ErrNotExist) && !explicit:
+		if err := v.ReadConfig(strings.NewReader(demoConfig)); err != nil {
+			return server.Config{}, 0, err
+		}
+	default:
+		return server.Config{}, 0, fmt.Errorf("config: %w", err)
+	}
+
+	cfg := server.Config{
+		Listen:        v.GetString("server.listen"),
+		DefaultLimit:  v.GetInt64("server.default_limit"),
+		ChunkRows:     v.GetInt("server.chunk_rows"),
+		RetainChanges: v.GetInt("server.retain_changes"),
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(v.GetString("log.level"))); err != nil {
+		return cfg, 0, fmt.Errorf("log.level: %w", err)
+	}
+
+	names := make([]string, 0)
+	for name := range v.GetStringMap("keyspaces") {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var errs []error
+	for _, name := range names {
+		key := "keyspaces." + name
+		src, err := secret(v, key, "source", getenv)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		cfg.Keyspaces = append(cfg.Keyspaces, catalog.KeyspaceConfig{
+			Name: name, Source: src, InitSQL: v.GetString(key + ".init_sql"),
+		})
+	}
+
+	var users []map[string]any
+	if err := v.UnmarshalKey("users", &users); err != nil {
+		errs = append(errs, fmt.Errorf("users: %w", err))
+	}
+	for i := range users {
+		key := fmt.Sprintf("users.%d", i)
+		u := server.User{Name: fmt.Sprint(users[i]["name"])}
+		sub := viper.New()
+		for k, val := range users[i] {
+			sub.Set(k, val)
+		}
+		pw, err := secret(sub, "", "password", getenv)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s (%s): %w", key, u.Name, err))
+		}
+		u.Password = pw
+		u.PasswordHash = sub.GetString("password_hash")
+		u.Keyspaces = sub.GetStringSlice("keyspaces")
+		cfg.Users = append(cfg.Users, u)
+	}
+	return cfg, level, errors.Join(errs...)
+}
+
+// secret reads NAME, NAME_env (an environment variable holding the value)
+// or NAME_file (a file holding it), so that no secret has to be written in
+// the config file.
+func secret(v *viper.Viper, prefix, name string, getenv func(string) string) (string, error) {
+	k := name
+	if prefix != "" {
+		k = prefix + "." + name
+	}
+	if s := v.GetString(k); s != "" {
+		return s, nil
+	}
+	if env := v.GetString(k + "_env"); env != "" {
+		s := getenv(env)
+		if s == "" {
+			return "", fmt.Errorf("%s_env: environment variable %s is empty or not set", k, env)
+		}
+		return s, nil
+	}
+	if file := v.GetString(k + "_file"); file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("%s_file: %w", k, err)
+		}
+		return strings.TrimRight(string(b), "\r\n"), nil
+	}
+	if name == "source" {
+		return "", fmt.Errorf("%s: set source, source_env or source_file", prefix)
+	}
+	return "", nil
+}

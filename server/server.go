@@ -1,0 +1,195 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"strings"
+
+	sqle "github.com/dolthub/go-mysql-server"
+	gmsserver "github.com/dolthub/go-mysql-server/server"
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/analyzer"
+	"github.com/dolthub/vitess/go/vt/sqlparser"
+	"github.com/sirupsen/logrus"
+
+	"github.com/vstreamd/vstreamd/catalog"
+	"github.com/vstreamd/vstreamd/engines"
+	"github.com/vstreamd/vstreamd/engines/embedded"
+	"github.com/vstreamd/vstreamd/server/sqlerr"
+)
+
+// Server is a running vstreamd: keyspaces, GMS engine and listener.
+type Server struct {
+	cfg    Config
+	log    *slog.Logger
+	cat    *catalog.Catalog
+	engine *sqle.Engine
+	gms    *gmsserver.Server
+	users  map[string]map[string]bool // user → keyspaces (lower case); nil: no users
+}
+
+// New opens the keyspaces, builds the SQL engine and binds the listener.
+// It does not serve yet (see Serve).
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.Listen == "" {
+		cfg.Listen = DefaultListen
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	// GMS logs through logrus; keep it quiet unless asked.
+	logrus.SetLevel(logrus.WarnLevel)
+	logrus.SetOutput(io.Discard)
+	registerSystemVariables()
+
+	s := &Server{cfg: cfg, log: cfg.Logger}
+	cat, err := catalog.Open(ctx, cfg.Keyspaces, s.openers())
+	if err != nil {
+		return nil, err
+	}
+	s.cat = cat
+
+	fns := []sql.TableFunction{
+		&vstreamFunc{s: s}, newPositionsFunc(), newCopyStateFunc(),
+	}
+	pro := cat.Provider(fns...)
+	a := analyzer.NewBuilder(pro).Build()
+	s.engine = sqle.New(a, &sqle.Config{})
+	if len(cfg.Users) > 0 {
+		installUsers(s.engine.Analyzer.Catalog.MySQLDb, cfg.Users)
+		s.users = make(map[string]map[string]bool)
+		for _, u := range cfg.Users {
+			ks := make(map[string]bool)
+			for _, k := range u.Keyspaces {
+				ks[strings.ToLower(k)] = true
+			}
+			s.users[u.Name] = ks
+		}
+	}
+	if err := s.runInitSQL(ctx); err != nil {
+		cat.Close()
+		return nil, err
+	}
+
+	var chain gmsserver.InterceptorChain
+	chain.WithInterceptor(&interceptor{s: s})
+	gcfg := gmsserver.Config{
+		Protocol: "tcp",
+		Address:  cfg.Listen,
+		Version:  "8.0.33-vstreamd",
+		Options:  []gmsserver.Option{chain.Option()},
+	}
+	srv, err := gmsserver.NewServer(gcfg, s.engine, sql.NewContext, newSession, nil)
+	if err != nil {
+		cat.Close()
+		return nil, fmt.Errorf("listening on %s: %w", cfg.Listen, err)
+	}
+	s.gms = srv
+	return s, nil
+}
+
+// openers are the engines of this build, by URL scheme.
+func (s *Server) openers() map[string]catalog.Opener {
+	return map[string]catalog.Opener{
+		"embedded": func(ctx context.Context, keyspace string, u *url.URL) (engines.Source, error) {
+			return embedded.New(keyspace, embedded.Options{RetainChanges: s.cfg.RetainChanges}), nil
+		},
+	}
+}
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() net.Addr { return s.gms.Listener.Addr() }
+
+// Serve accepts connections until ctx ends, then closes the listener and
+// every connection.
+func (s *Server) Serve(ctx context.Context) error {
+	errc := make(chan error, 1)
+	go func() { errc <- s.gms.Start() }()
+	s.log.Info("serving", "addr", s.Addr().String(), "keyspaces", len(s.cat.Keyspaces()), "users", len(s.cfg.Users))
+	select {
+	case err := <-errc:
+		s.cat.Close()
+		return err
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down")
+	err := s.gms.Close()
+	<-errc
+	s.cat.Close()
+	if errors.Is(err, net.ErrClosed) {
+		err = nil
+	}
+	return err
+}
+
+// Close stops a server that is not serving.
+func (s *Server) Close() error {
+	err := s.gms.Close()
+	s.cat.Close()
+	return err
+}
+
+// runInitSQL runs each keyspace's init_sql, statement by statement, as an
+// administrator with the keyspace selected.
+func (s *Server) runInitSQL(ctx context.Context) error {
+	for _, ks := range s.cat.Keyspaces() {
+		if strings.TrimSpace(ks.InitSQL) == "" {
+			continue
+		}
+		stmts, err := sqlparser.SplitStatementToPieces(ks.InitSQL)
+		if err != nil {
+			return fmt.Errorf("keyspace %s: init_sql: %w", ks.Name, err)
+		}
+		sess := &Session{BaseSession: sql.NewBaseSession()}
+		sess.SetCurrentDatabase(ks.Name)
+		sqlCtx := sql.NewContext(ctx, sql.WithSession(sess))
+		sqlCtx.SetClient(sql.Client{User: "root", Address: "localhost"})
+		for _, q := range stmts {
+			if strings.TrimSpace(q) == "" {
+				continue
+			}
+			if err := s.exec(sqlCtx, q); err != nil {
+				return fmt.Errorf("keyspace %s: init_sql: %s: %w", ks.Name, strings.TrimSpace(q), err)
+			}
+		}
+	}
+	return nil
+}
+
+// exec runs one statement to completion and discards its rows.
+func (s *Server) exec(ctx *sql.Context, q string) error {
+	_, iter, _, err := s.engine.Query(ctx, q)
+	if err != nil {
+		return err
+	}
+	for {
+		if _, err := iter.Next(ctx); err != nil {
+			cerr := iter.Close(ctx)
+			if err == io.EOF {
+				return cerr
+			}
+			return err
+		}
+	}
+}
+
+// checkAccess tells whether the session's user may stream keyspace.
+func (s *Server) checkAccess(ctx *sql.Context, keyspace string) error {
+	if s.users == nil {
+		return nil
+	}
+	user := ctx.Session.Client().User
+	allowed := s.users[user]
+	if allowed["*"] || allowed[strings.ToLower(keyspace)] {
+		return nil
+	}
+	return engines.Errorf(sqlerr.ErrAccessDenied, "Access denied for user '%s'@'%%' to database '%s'", user, keyspace)
+}

@@ -1,0 +1,64 @@
+package server
+
+import (
+	"context"
+
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/vitess/go/mysql"
+
+	"github.com/vstreamd/vstreamd/engines/embedded"
+	"github.com/vstreamd/vstreamd/vstream"
+)
+
+// Session is a vstreamd client session: a GMS session with transactions
+// over embedded keyspaces and the session's stream state (contract §4).
+type Session struct {
+	*sql.BaseSession
+	embedded.Transactions
+	streams *vstream.SessionState
+}
+
+var (
+	_ sql.TransactionSession    = (*Session)(nil)
+	_ sql.LifecycleAwareSession = (*Session)(nil)
+)
+
+// newSession builds a session for a new connection.
+func newSession(ctx context.Context, conn *mysql.Conn, addr string) (sql.Session, error) {
+	host, user := "", ""
+	if u, ok := conn.UserData.(sql.MysqlConnectionUser); ok {
+		host, user = u.Host, u.User
+	}
+	client := sql.Client{Address: host, User: user, Capabilities: conn.Capabilities}
+	return &Session{
+		BaseSession: sql.NewBaseSessionWithClientServer(addr, client, conn.ConnectionID),
+		streams:     vstream.NewSessionState(),
+	}, nil
+}
+
+// Streams returns the session's stream state.
+func (s *Session) Streams() *vstream.SessionState { return s.streams }
+
+// CommandBegin implements sql.LifecycleAwareSession.
+func (s *Session) CommandBegin() error { return nil }
+
+// CommandEnd implements sql.LifecycleAwareSession.
+func (s *Session) CommandEnd() {}
+
+// SessionEnd implements sql.LifecycleAwareSession: a connection that goes
+// away in the middle of a transaction rolls it back, releasing its write
+// locks.
+func (s *Session) SessionEnd() {
+	if tx, ok := s.GetTransaction().(*embedded.Txn); ok {
+		tx.Rollback()
+		s.SetTransaction(nil)
+	}
+}
+
+// streamsOf returns the stream state of the session behind ctx.
+func streamsOf(ctx *sql.Context) *vstream.SessionState {
+	if s, ok := ctx.Session.(*Session); ok {
+		return s.streams
+	}
+	return vstream.NewSessionState()
+}

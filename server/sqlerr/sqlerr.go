@@ -1,0 +1,102 @@
+package sqlerr
+
+import (
+	"context"
+	"errors"
+
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/vitess/go/mysql"
+
+	"github.com/vstreamd/vstreamd/catalog"
+	"github.com/vstreamd/vstreamd/engines"
+	"github.com/vstreamd/vstreamd/engines/embedded"
+	"github.com/vstreamd/vstreamd/planner"
+	"github.com/vstreamd/vstreamd/vstream"
+)
+
+// Sentinels of the server itself.
+var (
+	// ErrWorkload: VSTREAM outside the OLAP workload.
+	ErrWorkload = errors.New("wrong workload")
+	// ErrAccessDenied: the user may not use that keyspace.
+	ErrAccessDenied = errors.New("access denied")
+)
+
+// MySQL error numbers vstreamd uses that the mysql package does not name.
+const (
+	ERSyntaxError              = 1149 // ER_SYNTAX_ERROR
+	ERLockWaitTimeout          = 1205 // ER_LOCK_WAIT_TIMEOUT
+	ERTableDefChanged          = 1412 // ER_TABLE_DEF_CHANGED
+	ERConnectToForeignSource   = 1429 // ER_CONNECT_TO_FOREIGN_DATA_SOURCE
+	ERNotSupportedYet          = 1235 // ER_NOT_SUPPORTED_YET
+	ERMasterFatalReadingBinlog = mysql.ERMasterFatalReadingBinlog
+)
+
+type rule struct {
+	kind  error
+	code  int
+	state string
+}
+
+// rules are checked in order; the first sentinel found in the chain wins.
+var rules = []rule{
+	{planner.ErrSyntax, mysql.ERParseError, mysql.SSClientError},
+	{planner.ErrPos, ERSyntaxError, mysql.SSClientError},
+	{planner.ErrNoDatabase, mysql.ERNoDb, mysql.SSNoDB},
+	{vstream.ErrBadToken, ERSyntaxError, mysql.SSClientError},
+	{engines.ErrBadPosition, ERSyntaxError, mysql.SSClientError},
+	{ErrWorkload, mysql.EROptionPreventsStatement, mysql.SSUnknownSQLState},
+	{ErrAccessDenied, mysql.ERDBAccessDenied, mysql.SSClientError},
+	{catalog.ErrUnknownKeyspace, mysql.ERBadDb, mysql.SSClientError},
+	{engines.ErrTableNotFound, mysql.ERNoSuchTable, mysql.SSUnknownTable},
+	{engines.ErrPositionUnavailable, ERMasterFatalReadingBinlog, mysql.SSUnknownSQLState},
+	{vstream.ErrSchemaChanged, ERTableDefChanged, mysql.SSUnknownSQLState},
+	{embedded.ErrLockWaitTimeout, ERLockWaitTimeout, mysql.SSUnknownSQLState},
+	{engines.ErrSourceUnavailable, ERConnectToForeignSource, mysql.SSUnknownSQLState},
+	{engines.ErrMisconfigured, mysql.EROptionPreventsStatement, mysql.SSUnknownSQLState},
+	{engines.ErrUnsupported, ERNotSupportedYet, mysql.SSClientError},
+	{context.Canceled, mysql.ERQueryInterrupted, mysql.SSQueryInterrupted},
+}
+
+// Of converts err to the *mysql.SQLError the client sees. Errors that carry
+// none of vstreamd's sentinels go through go-mysql-server's own mapping.
+func Of(err error) error {
+	if err == nil {
+		return nil
+	}
+	var se *mysql.SQLError
+	if errors.As(err, &se) {
+		return se
+	}
+	for _, r := range rules {
+		if errors.Is(err, r.kind) {
+			msg := err.Error()
+			if r.kind == context.Canceled {
+				msg = "Query execution was interrupted"
+			}
+			return mysql.NewSQLError(r.code, r.state, "%s", msg)
+		}
+	}
+	return sql.CastSQLError(err)
+}
+
+// Code returns the MySQL error number err maps to.
+func Code(err error) int {
+	var se *mysql.SQLError
+	if errors.As(Of(err), &se) {
+		return se.Number()
+	}
+	return mysql.ERUnknownError
+}
+
+// Warning returns the code and message of a failure that ended a result
+// set after its header, where MySQL can only leave a warning. The message
+// keeps the whole chain (it names the position to resume from).
+func Warning(err error) (int, string) {
+	code := Code(err)
+	msg := err.Error()
+	if errors.Is(err, context.Canceled) {
+		msg = "Query execution was interrupted; " + msg
+	}
+	return code, msg
+}

@@ -1,0 +1,284 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+
+	gmsserver "github.com/dolthub/go-mysql-server/server"
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/types"
+	"github.com/dolthub/vitess/go/mysql"
+	"github.com/dolthub/vitess/go/sqltypes"
+	querypb "github.com/dolthub/vitess/go/vt/proto/query"
+	"github.com/dolthub/vitess/go/vt/sqlparser"
+
+	"github.com/vstreamd/vstreamd/engines"
+	"github.com/vstreamd/vstreamd/planner"
+	"github.com/vstreamd/vstreamd/server/sqlerr"
+)
+
+// errClientGone is the cancel cause when the client disconnects mid-stream.
+var errClientGone = errors.New("client disconnected")
+
+// rowsPerWrite caps how many rows one write to the socket carries when rows
+// arrive faster than the client reads.
+const rowsPerWrite = 128
+
+type resultFn = func(*sqltypes.Result, bool) error
+
+// serveVStream runs a VSTREAM statement: checks the workload, plans it into
+// a SELECT over vstream(), and streams the result.
+func (s *Server) serveVStream(ctx context.Context, c *mysql.Conn, query string, more bool, cb resultFn) error {
+	return s.stream(ctx, c, query, func(sqlCtx *sql.Context) (string, sqlparser.Statement, error) {
+		if w := workload(sqlCtx); w != workloadOLAP {
+			return "", nil, engines.Errorf(sqlerr.ErrWorkload, "VSTREAM runs only in the OLAP workload and this session is %s: run SET WORKLOAD=OLAP first", w)
+		}
+		plan, err := planner.Parse(query, sqlCtx.GetCurrentDatabase(), s.cfg.DefaultLimit)
+		if err != nil {
+			return "", nil, err
+		}
+		if err := s.checkAccess(sqlCtx, plan.Keyspace); err != nil {
+			return "", nil, err
+		}
+		entry, err := s.cat.Resolve(sqlCtx, plan.Keyspace, plan.Shard, plan.Table)
+		if err != nil {
+			return "", nil, err
+		}
+		stmt := plan.Statement(entry.ColumnNames())
+		return sqlparser.String(stmt), stmt, nil
+	}, nil, more, cb)
+}
+
+// serveQuery runs an ordinary query (one that calls vstream()) on the
+// streaming path.
+func (s *Server) serveQuery(ctx context.Context, c *mysql.Conn, query string, bindings map[string]*querypb.BindVariable, more bool, cb resultFn) error {
+	return s.stream(ctx, c, query, func(*sql.Context) (string, sqlparser.Statement, error) {
+		return query, nil, nil
+	}, bindings, more, cb)
+}
+
+// stream runs one statement and writes its rows to the client as they come:
+// the column headers at once, then every row flushed as soon as no further
+// row is ready (or every rowsPerWrite rows).
+func (s *Server) stream(ctx context.Context, c *mysql.Conn, query string,
+	prepare func(*sql.Context) (string, sqlparser.Statement, error),
+	bindings map[string]*querypb.BindVariable, more bool, cb resultFn) error {
+
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	sqlCtx, err := s.gms.SessionManager().NewContextWithQuery(ctx, c, query)
+	if err != nil {
+		return sqlerr.Of(err)
+	}
+	sqlCtx, err = sqlCtx.ProcessList.BeginQuery(sqlCtx, query)
+	if err != nil {
+		return sqlerr.Of(err)
+	}
+	defer sqlCtx.ProcessList.EndQuery(sqlCtx)
+	if err := sql.SessionCommandBegin(sqlCtx.Session); err != nil {
+		return sqlerr.Of(err)
+	}
+	defer sql.SessionCommandEnd(sqlCtx.Session)
+
+	// Table functions need a current database; without one, lend
+	// information_schema for the statement.
+	if sqlCtx.GetCurrentDatabase() == "" {
+		sqlCtx.SetCurrentDatabase("information_schema")
+		defer sqlCtx.SetCurrentDatabase("")
+	}
+
+	text, parsed, err := prepare(sqlCtx)
+	if err != nil {
+		return sqlerr.Of(err)
+	}
+	exprs, err := bindingExprs(bindings)
+	if err != nil {
+		return sqlerr.Of(err)
+	}
+	schema, iter, _, err := s.engine.QueryWithBindings(sqlCtx, text, parsed, exprs, nil)
+	if err != nil {
+		return sqlerr.Of(err)
+	}
+	if types.IsOkResultSchema(schema) || len(schema) == 0 {
+		return s.okResult(sqlCtx, iter, more, cb)
+	}
+	return s.spool(sqlCtx, c, schema, iter, cancel, more, cb)
+}
+
+// okResult answers a statement without a result set.
+func (s *Server) okResult(ctx *sql.Context, iter sql.RowIter, more bool, cb resultFn) error {
+	res := &sqltypes.Result{}
+	for {
+		row, err := iter.Next(ctx)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			iter.Close(ctx)
+			return sqlerr.Of(err)
+		}
+		if len(row) == 1 {
+			if ok, isOK := row[0].(types.OkResult); isOK {
+				res.RowsAffected, res.InsertID = ok.RowsAffected, ok.InsertID
+			}
+		}
+	}
+	if err := iter.Close(ctx); err != nil {
+		return sqlerr.Of(err)
+	}
+	return cb(res, more)
+}
+
+// spool writes the result set. Every row the iterator hands out reaches the
+// client unless the client is gone: the stream state counts it as
+// delivered.
+func (s *Server) spool(ctx *sql.Context, c *mysql.Conn, schema sql.Schema, iter sql.RowIter,
+	cancel context.CancelCauseFunc, more bool, cb resultFn) error {
+
+	fields := fieldsOf(ctx, schema)
+	sendErr := cb(&sqltypes.Result{Fields: fields}, more)
+	if sendErr == nil {
+		sendErr = c.FlushBuffer()
+	}
+	if sendErr != nil {
+		cancel(errClientGone)
+	}
+
+	stopWatch := watchClient(c, cancel)
+	defer stopWatch()
+
+	rows := make(chan sql.Row, 2*rowsPerWrite)
+	var iterErr error
+	go func() {
+		defer close(rows)
+		for {
+			row, err := iter.Next(ctx)
+			if err != nil {
+				if err != io.EOF {
+					iterErr = err
+				}
+				return
+			}
+			rows <- row // the writer drains until close, even after a failure
+		}
+	}()
+
+	buf := sql.ByteBufPool.Get().(*sql.ByteBuffer)
+	defer func() {
+		buf.Reset()
+		sql.ByteBufPool.Put(buf)
+	}()
+	res := &sqltypes.Result{Rows: make([][]sqltypes.Value, 0, rowsPerWrite)}
+	var convErr error
+	flush := func() {
+		if len(res.Rows) > 0 && sendErr == nil {
+			if sendErr = cb(res, more); sendErr == nil {
+				sendErr = c.FlushBuffer()
+			}
+			if sendErr != nil {
+				cancel(errClientGone)
+			}
+		}
+		res.Rows = res.Rows[:0]
+		buf.Reset()
+	}
+	for {
+		var row sql.Row
+		var ok bool
+		select {
+		case row, ok = <-rows:
+		default:
+			flush()
+			row, ok = <-rows
+		}
+		if !ok {
+			break
+		}
+		if sendErr != nil || convErr != nil {
+			continue
+		}
+		out, err := gmsserver.RowToSQL(ctx, schema, row, nil, buf)
+		if err != nil {
+			convErr = err
+			cancel(err)
+			continue
+		}
+		res.Rows = append(res.Rows, out)
+		if len(res.Rows) >= rowsPerWrite {
+			flush()
+		}
+	}
+	flush()
+	closeErr := iter.Close(ctx)
+
+	switch {
+	case sendErr != nil || errors.Is(context.Cause(ctx), errClientGone):
+		return fmt.Errorf("client gone: %w", errors.Join(sendErr, iterErr))
+	case convErr != nil:
+		s.warn(ctx, convErr)
+	case iterErr != nil:
+		s.warn(ctx, iterErr)
+	case closeErr != nil:
+		s.warn(ctx, closeErr)
+	}
+	return nil
+}
+
+// warn leaves a failure that happened after the header as a warning: the
+// result set ends cleanly and SHOW WARNINGS tells why and where to resume.
+func (s *Server) warn(ctx *sql.Context, err error) {
+	code, msg := sqlerr.Warning(err)
+	ctx.Session.Warn(&sql.Warning{Level: "Warning", Code: code, Message: msg})
+	s.log.Debug("stream ended with a warning", "conn_id", ctx.ID(), "code", code, "err", msg)
+}
+
+// watchClient cancels the statement as soon as the client disconnects (or
+// writes while it should be reading). The returned func stops the watch and
+// waits for it.
+func watchClient(c *mysql.Conn, cancel context.CancelCauseFunc) func() {
+	wctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			err := c.WaitForClientActivity(wctx)
+			if wctx.Err() != nil {
+				return
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			cancel(errClientGone)
+			return
+		}
+	}()
+	return func() {
+		stop()
+		<-done
+	}
+}
+
+// bindingExprs turns prepared-statement parameters into expressions, as
+// GMS's handler does.
+func bindingExprs(bindings map[string]*querypb.BindVariable) (map[string]sqlparser.Expr, error) {
+	if len(bindings) == 0 {
+		return nil, nil
+	}
+	res := make(map[string]sqlparser.Expr, len(bindings))
+	for name, bv := range bindings {
+		val, err := sqltypes.BindVariableToValue(bv)
+		if err != nil {
+			return nil, err
+		}
+		expr, err := sqlparser.ExprFromValue(val)
+		if err != nil {
+			return nil, err
+		}
+		res[name] = expr
+	}
+	return res, nil
+}

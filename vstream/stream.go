@@ -1,0 +1,451 @@
+package vstream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/vstreamd/vstreamd/engines"
+)
+
+// ErrSchemaChanged ends a stream whose table changed columns: a MySQL
+// result set cannot change shape, so the statement ends there and the next
+// one continues with the new columns.
+var ErrSchemaChanged = errors.New("table columns changed")
+
+// DefaultChunkRows is the copy chunk size when Config.ChunkRows is zero.
+const DefaultChunkRows = 10000
+
+// Source is what a stream needs from an engine.
+type Source interface {
+	Current(ctx context.Context) (engines.Position, error)
+	ComparePositions(a, b engines.Position) (int, error)
+	Snapshot(ctx context.Context, table string) (engines.Snapshot, error)
+	Stream(ctx context.Context, from engines.Position, tables []string, send func([]engines.Event) error) error
+}
+
+// Config describes the stream to open.
+type Config struct {
+	Keyspace string
+	Shard    string
+	Table    *engines.Table
+	Source   Source
+	// ChunkRows is how many rows one copy chunk (one snapshot) reads.
+	ChunkRows int
+	// State, if set, records delivered rows and copy progress.
+	State *StreamState
+	// Now is the clock (tests); time.Now if nil.
+	Now func() time.Time
+}
+
+// Options says where a stream starts and ends.
+type Options struct {
+	// From is the token to continue after (Fresh for a full copy).
+	From Token
+	// Until, if set, ends the stream once it has delivered every row up to
+	// this replicate-phase token (see Bound).
+	Until *Bound
+	// UntilCurrent ends the stream once it has caught up with the source
+	// position read when it opens.
+	UntilCurrent bool
+}
+
+// Bound is an end position: the boundary Pos plus Skip rows of the
+// transaction after it.
+type Bound struct {
+	Pos  engines.Position
+	Skip int64
+}
+
+// BoundOf turns a token into an end bound. Copy-phase tokens cannot be
+// bounds: a later copy reads other snapshots, so the exact place they name
+// may never recur.
+func BoundOf(t Token) (*Bound, error) {
+	if t.Copying {
+		return nil, fmt.Errorf("%w: pos <= needs a token from the replicate phase or 'current'; this one is from the copy phase", ErrBadToken)
+	}
+	return &Bound{Pos: t.Pos, Skip: t.Skip}, nil
+}
+
+// Row is one op row of the stream.
+type Row struct {
+	// Op is '+' (insert, and every copy row), '*' (update, after image) or
+	// '-' (delete, before image).
+	Op byte
+	// Values is the row image in table column order.
+	Values []any
+	// Token resumes right after this row.
+	Token Token
+	// CommitTime is the source commit time of the row's transaction (zero
+	// for copy rows or when the engine does not know it).
+	CommitTime time.Time
+	copyRow    bool
+}
+
+type chunk struct {
+	pos  engines.Position
+	rows [][]any
+	last bool
+}
+
+// Stream is one running stream. It is used by one goroutine at a time.
+type Stream struct {
+	cfg     Config
+	table   *engines.Table
+	src     Source
+	now     func() time.Time
+	changes *changes
+	until   *Bound
+
+	// The processing state: see the package doc.
+	copying    bool
+	pos        engines.Position
+	skip       int64 // rows of the transaction after pos seen so far
+	resumeSkip int64 // rows of the first transaction with rows still to drop
+	lastKey    []any
+	txnTime    time.Time
+
+	chunk  *chunk
+	evs    []engines.Event
+	evIdx  int
+	queue  []Row
+	qHead  int
+	end    error // terminal: io.EOF or a failure, returned once the queue is empty
+	closed bool
+}
+
+// Open validates where the stream starts and ends, starts it, and reads the
+// first copy chunk, so that every problem known up front (bad token, purged
+// position, unreachable source) is an error here, before a client sees a
+// header.
+func Open(ctx context.Context, cfg Config, opts Options) (*Stream, error) {
+	if cfg.ChunkRows <= 0 {
+		cfg.ChunkRows = DefaultChunkRows
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	from := opts.From
+	if from.Keyspace != cfg.Keyspace || from.Table != cfg.Table.Name || from.Shard != cfg.Shard {
+		return nil, fmt.Errorf("%w: the token belongs to %s, not %s", ErrBadToken,
+			streamName(from.Keyspace, from.Shard, from.Table), streamName(cfg.Keyspace, cfg.Shard, cfg.Table.Name))
+	}
+	if from.LastKey != nil && (from.Pos == "" || len(from.LastKey) != len(cfg.Table.Key)) {
+		return nil, fmt.Errorf("%w: the token's copy position does not fit table %s", ErrBadToken, cfg.Table.Name)
+	}
+	if !from.Copying && from.Pos == "" {
+		return nil, fmt.Errorf("%w: the token has no position", ErrBadToken)
+	}
+	s := &Stream{
+		cfg: cfg, table: cfg.Table, src: cfg.Source, now: cfg.Now, until: opts.Until,
+		copying: from.Copying, pos: from.Pos, resumeSkip: from.Skip, lastKey: from.LastKey,
+	}
+	if from.Pos != "" || opts.UntilCurrent {
+		cur, err := s.src.Current(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("reading the source position: %w", err)
+		}
+		if from.Pos != "" {
+			c, err := s.src.ComparePositions(from.Pos, cur)
+			if err != nil {
+				return nil, fmt.Errorf("%w: token position %s: %v", ErrBadToken, from.Pos, err)
+			}
+			if c > 0 {
+				return nil, fmt.Errorf("%w: token position %s is ahead of the source (at %s): is the token from another server?", ErrBadToken, from.Pos, cur)
+			}
+		}
+		if opts.UntilCurrent {
+			s.until = &Bound{Pos: cur}
+		}
+	}
+	if s.copying {
+		if err := s.readChunk(ctx); err != nil {
+			s.Close()
+			return nil, err
+		}
+	} else {
+		c, err := startChanges(ctx, s.src, s.pos, s.table.Name)
+		if err != nil {
+			return nil, err
+		}
+		s.changes = c
+	}
+	return s, nil
+}
+
+func streamName(ks, shard, table string) string {
+	if shard != "" {
+		return fmt.Sprintf("%s:%s.%s", ks, shard, table)
+	}
+	return ks + "." + table
+}
+
+// Next returns the next row, or io.EOF when the stream reached its end
+// bound. Other errors end the stream; Resume still names where to continue.
+func (s *Stream) Next(ctx context.Context) (*Row, error) {
+	for {
+		if s.qHead < len(s.queue) {
+			row := s.queue[s.qHead]
+			s.queue[s.qHead] = Row{} // let the values go
+			s.qHead++
+			if s.until != nil && !row.Token.Copying && pastBound(s.src, row.Token, s.until) {
+				s.queue, s.qHead = s.queue[:0], 0
+				s.end = io.EOF
+				return nil, io.EOF
+			}
+			if s.qHead == len(s.queue) {
+				s.queue, s.qHead = s.queue[:0], 0
+			}
+			if s.cfg.State != nil {
+				s.cfg.State.deliver(&row, s.now())
+				if s.qHead == len(s.queue) && s.end == nil {
+					s.cfg.State.setToken(s.Resume())
+				}
+			}
+			return &row, nil
+		}
+		if s.end != nil {
+			return nil, s.end
+		}
+		if err := s.step(ctx); err != nil {
+			s.end = err
+		}
+		if s.qHead == len(s.queue) && s.cfg.State != nil && !errors.Is(s.end, context.Canceled) {
+			s.cfg.State.setToken(s.Resume())
+		}
+	}
+}
+
+// Resume returns the token to continue after everything delivered so far.
+func (s *Stream) Resume() Token {
+	return Token{Keyspace: s.cfg.Keyspace, Shard: s.cfg.Shard, Table: s.table.Name,
+		Copying: s.copying, Pos: s.pos, Skip: s.skip + s.resumeSkip, LastKey: s.lastKey}
+}
+
+// Close stops the engine stream and releases its resources.
+func (s *Stream) Close() error {
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	if s.changes != nil {
+		s.changes.stop()
+	}
+	return nil
+}
+
+// step does one unit of work: read a chunk, catch up, emit a chunk, or
+// consume one batch of changes. It may queue no rows.
+func (s *Stream) step(ctx context.Context) error {
+	if s.copying {
+		if s.chunk == nil {
+			return s.readChunk(ctx)
+		}
+		done, err := s.reached(s.chunk.pos)
+		if err != nil {
+			return err
+		}
+		if !done {
+			return s.consume(ctx, func() (bool, error) { return s.reached(s.chunk.pos) })
+		}
+		s.emitChunk()
+		return nil
+	}
+	if done, err := s.atBound(); err != nil || done {
+		if err == nil {
+			err = io.EOF
+		}
+		return err
+	}
+	return s.consume(ctx, s.atBound)
+}
+
+// readChunk reads the next copy chunk from a fresh snapshot. The chunk waits
+// until the change stream has caught up with the snapshot's position.
+func (s *Stream) readChunk(ctx context.Context) error {
+	if s.cfg.State != nil {
+		est := int64(-1)
+		if e, ok := s.src.(engines.RowEstimator); ok {
+			if n, err := e.EstimateRows(ctx, s.table.Name); err == nil {
+				est = n
+			}
+		}
+		s.cfg.State.copyStarted(s.now(), est)
+	}
+	snap, err := s.src.Snapshot(ctx, s.table.Name)
+	if err != nil {
+		return fmt.Errorf("copy of %s: taking a snapshot: %w", s.table.Name, err)
+	}
+	defer snap.Close()
+	c := &chunk{pos: snap.Position()}
+	err = snap.Scan(ctx, s.lastKey, s.cfg.ChunkRows, func(row []any) error {
+		c.rows = append(c.rows, row)
+		return nil
+	})
+	if err != nil {
+		return engines.AtPosition(c.pos, fmt.Errorf("copy of %s: reading rows: %w", s.table.Name, err))
+	}
+	c.last = len(c.rows) < s.cfg.ChunkRows
+	if s.pos == "" {
+		s.pos = c.pos // a fresh copy: the stream starts at the first snapshot
+	} else if cmp, err := s.src.ComparePositions(c.pos, s.pos); err != nil {
+		return err
+	} else if cmp < 0 {
+		return fmt.Errorf("copy of %s: snapshot position %s is older than the stream position %s", s.table.Name, c.pos, s.pos)
+	}
+	if s.changes == nil {
+		ch, err := startChanges(ctx, s.src, s.pos, s.table.Name)
+		if err != nil {
+			return err
+		}
+		s.changes = ch
+	}
+	s.chunk = c
+	return nil
+}
+
+// emitChunk queues the rows of a chunk whose snapshot the stream has caught
+// up with.
+func (s *Stream) emitChunk() {
+	c := s.chunk
+	s.chunk = nil
+	for _, row := range c.rows {
+		s.lastKey = s.table.KeyOf(row)
+		s.queue = append(s.queue, Row{Op: '+', Values: row, copyRow: true, Token: Token{
+			Keyspace: s.cfg.Keyspace, Shard: s.cfg.Shard, Table: s.table.Name,
+			Copying: true, Pos: c.pos, LastKey: s.lastKey}})
+	}
+	if c.last {
+		s.copying = false
+		s.lastKey = nil
+		if s.cfg.State != nil {
+			s.cfg.State.copyDone(s.now())
+		}
+	}
+}
+
+// reached reports whether the stream has passed position p.
+func (s *Stream) reached(p engines.Position) (bool, error) {
+	if s.skip != 0 {
+		return false, nil
+	}
+	c, err := s.src.ComparePositions(s.pos, p)
+	return c >= 0, err
+}
+
+// atBound reports whether a replicating stream has delivered everything up
+// to its end bound.
+func (s *Stream) atBound() (bool, error) {
+	if s.until == nil || s.skip != 0 || s.resumeSkip != 0 {
+		return false, nil
+	}
+	c, err := s.src.ComparePositions(s.pos, s.until.Pos)
+	if err != nil {
+		return false, err
+	}
+	return c > 0 || (c == 0 && s.until.Skip == 0), nil
+}
+
+func pastBound(src Source, t Token, b *Bound) bool {
+	c, err := src.ComparePositions(t.Pos, b.Pos)
+	if err != nil {
+		return true
+	}
+	return c > 0 || (c == 0 && t.Skip > b.Skip)
+}
+
+// consume applies change events until a batch is used up or stop says the
+// stream reached a boundary it must not pass yet.
+func (s *Stream) consume(ctx context.Context, stop func() (bool, error)) error {
+	if s.evIdx >= len(s.evs) {
+		evs, err := s.changes.next(ctx)
+		if err != nil {
+			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+				return err
+			}
+			return engines.AtPosition(s.pos, err)
+		}
+		s.evs, s.evIdx = evs, 0
+	}
+	for s.evIdx < len(s.evs) {
+		ev := &s.evs[s.evIdx]
+		s.evIdx++
+		switch ev.Kind {
+		case engines.RowChange:
+			if ev.Table == s.table.Name {
+				if err := s.change(ev); err != nil {
+					return err
+				}
+			}
+		case engines.Commit:
+			if s.skip > 0 {
+				s.resumeSkip = 0
+			}
+			s.pos, s.skip, s.txnTime = ev.Pos, 0, time.Time{}
+			if done, err := stop(); err != nil || done {
+				return err
+			}
+		case engines.SchemaChange:
+			if ev.Table == s.table.Name {
+				s.pos, s.skip, s.resumeSkip = ev.Pos, 0, 0
+				return fmt.Errorf("%w: the columns of %s changed at position %s; the result set cannot change shape, run VSTREAM again to continue with the new columns",
+					ErrSchemaChanged, streamName(s.cfg.Keyspace, s.cfg.Shard, s.table.Name), ev.Pos)
+			}
+		}
+	}
+	return nil
+}
+
+// change turns one row change into op rows: an update that moves the key is
+// a '-' for the old key and a '+' for the new one.
+func (s *Stream) change(ev *engines.Event) error {
+	if !ev.Time.IsZero() {
+		s.txnTime = ev.Time
+	}
+	switch {
+	case ev.Before == nil:
+		return s.emit('+', ev.After)
+	case ev.After == nil:
+		return s.emit('-', ev.Before)
+	}
+	c, err := s.table.CompareKeys(s.table.KeyOf(ev.Before), s.table.KeyOf(ev.After))
+	if err != nil {
+		return err
+	}
+	if c == 0 {
+		return s.emit('*', ev.After)
+	}
+	if err := s.emit('-', ev.Before); err != nil {
+		return err
+	}
+	return s.emit('+', ev.After)
+}
+
+// emit queues one op row, unless it concerns a key the copy has not reached
+// yet (that row's state comes with its chunk) or it was delivered before
+// the resume.
+func (s *Stream) emit(op byte, vals []any) error {
+	if s.copying {
+		if s.lastKey == nil {
+			return nil
+		}
+		c, err := s.table.CompareKeys(s.table.KeyOf(vals), s.lastKey)
+		if err != nil {
+			return err
+		}
+		if c > 0 {
+			return nil
+		}
+	}
+	s.skip++
+	if s.resumeSkip > 0 {
+		s.resumeSkip-- // delivered before the resume
+		return nil
+	}
+	s.queue = append(s.queue, Row{Op: op, Values: vals, CommitTime: s.txnTime, Token: Token{
+		Keyspace: s.cfg.Keyspace, Shard: s.cfg.Shard, Table: s.table.Name,
+		Copying: s.copying, Pos: s.pos, Skip: s.skip, LastKey: s.lastKey}})
+	return nil
+}
