@@ -63,6 +63,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	pro := cat.Provider(fns...)
 	a := analyzer.NewBuilder(pro).Build()
 	s.engine = sqle.New(a, &sqle.Config{})
+	// init_sql runs as an administrator before the users are installed:
+	// once they are, GMS checks every statement's privileges and the
+	// internal session is nobody's.
+	if err := s.runInitSQL(ctx); err != nil {
+		cat.Close()
+		return nil, err
+	}
 	if len(cfg.Users) > 0 {
 		installUsers(s.engine.Analyzer.Catalog.MySQLDb, cfg.Users)
 		s.users = make(map[string]map[string]bool)
@@ -73,10 +80,6 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			}
 			s.users[u.Name] = ks
 		}
-	}
-	if err := s.runInitSQL(ctx); err != nil {
-		cat.Close()
-		return nil, err
 	}
 
 	var chain gmsserver.InterceptorChain
@@ -193,3 +196,6 @@ func (s *Server) checkAccess(ctx *sql.Context, keyspace string) error {
 	}
 	return engines.Errorf(sqlerr.ErrAccessDenied, "Access denied for user '%s'@'%%' to database '%s'", user, keyspace)
 }
+
+// Catalog returns the server's keyspaces.
+func (s *Server) Catalog() *catalog.Catalog { return s.cat }

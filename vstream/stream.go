@@ -107,6 +107,12 @@ type Stream struct {
 	lastKey    []any
 	txnTime    time.Time
 
+	// delivered is the token of the last row handed out (or the start);
+	// while rows wait in the queue, or after rows were dropped at the end
+	// bound, it, not the processing state, is where to resume.
+	delivered Token
+	dropped   bool
+
 	chunk  *chunk
 	evs    []engines.Event
 	evIdx  int
@@ -141,6 +147,7 @@ func Open(ctx context.Context, cfg Config, opts Options) (*Stream, error) {
 	s := &Stream{
 		cfg: cfg, table: cfg.Table, src: cfg.Source, now: cfg.Now, until: opts.Until,
 		copying: from.Copying, pos: from.Pos, resumeSkip: from.Skip, lastKey: from.LastKey,
+		delivered: from,
 	}
 	if from.Pos != "" || opts.UntilCurrent {
 		cur, err := s.src.Current(ctx)
@@ -192,9 +199,10 @@ func (s *Stream) Next(ctx context.Context) (*Row, error) {
 			s.qHead++
 			if s.until != nil && !row.Token.Copying && pastBound(s.src, row.Token, s.until) {
 				s.queue, s.qHead = s.queue[:0], 0
-				s.end = io.EOF
+				s.end, s.dropped = io.EOF, true
 				return nil, io.EOF
 			}
+			s.delivered = row.Token
 			if s.qHead == len(s.queue) {
 				s.queue, s.qHead = s.queue[:0], 0
 			}
@@ -212,7 +220,7 @@ func (s *Stream) Next(ctx context.Context) (*Row, error) {
 		if err := s.step(ctx); err != nil {
 			s.end = err
 		}
-		if s.qHead == len(s.queue) && s.cfg.State != nil && !errors.Is(s.end, context.Canceled) {
+		if s.qHead == len(s.queue) && s.cfg.State != nil {
 			s.cfg.State.setToken(s.Resume())
 		}
 	}
@@ -220,6 +228,9 @@ func (s *Stream) Next(ctx context.Context) (*Row, error) {
 
 // Resume returns the token to continue after everything delivered so far.
 func (s *Stream) Resume() Token {
+	if s.qHead < len(s.queue) || s.dropped {
+		return s.delivered
+	}
 	return Token{Keyspace: s.cfg.Keyspace, Shard: s.cfg.Shard, Table: s.table.Name,
 		Copying: s.copying, Pos: s.pos, Skip: s.skip + s.resumeSkip, LastKey: s.lastKey}
 }

@@ -94,11 +94,11 @@ func loadConfig(path string, explicit bool, getenv func(string) string) (server.
 	}
 	for i := range users {
 		key := fmt.Sprintf("users.%d", i)
-		u := server.User{Name: fmt.Sprint(users[i]["name"])}
 		sub := viper.New()
 		for k, val := range users[i] {
 			sub.Set(k, val)
 		}
+		u := server.User{Name: sub.GetString("name")}
 		pw, err := secret(sub, "", "password", getenv)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s (%s): %w", key, u.Name, err))

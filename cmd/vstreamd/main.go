@@ -13,6 +13,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -22,7 +23,7 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
+	if err := run(os.Args[1:], os.Stderr); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(0)
 		}
@@ -31,8 +32,12 @@ func main() {
 	}
 }
 
-func run(args []string) error {
+// run parses the flags, loads the configuration and serves until SIGINT or
+// SIGTERM. Usage, flag errors and logs go to stderr. --help returns
+// flag.ErrHelp.
+func run(args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("vstreamd", flag.ContinueOnError)
+	fs.SetOutput(stderr)
 	configPath := fs.String("config", defaultConfigPath, "config file (TOML); the embedded demo keyspace is served when the default file does not exist")
 	listen := fs.String("listen", "", "address to listen on (default "+server.DefaultListen+"; overrides [server] listen)")
 	fs.Usage = func() {
@@ -63,7 +68,7 @@ func run(args []string) error {
 	if *listen != "" {
 		cfg.Listen = *listen
 	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel}))
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: logLevel}))
 	slog.SetDefault(logger)
 	cfg.Logger = logger
 
