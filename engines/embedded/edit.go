@@ -12,7 +12,10 @@ var errNoTxn = errors.New("embedded keyspaces are written inside a transaction")
 
 // editor applies one statement's inserts, updates and deletes to the
 // transaction's copy of a table and records them for the change log.
-type editor struct{ t *table }
+type editor struct {
+	t   *table
+	err error // the write lock could not be taken
+}
 
 var (
 	_ sql.RowReplacer         = (*editor)(nil)
@@ -23,6 +26,9 @@ var (
 // begin returns the transaction part and the writable table, with dt.mu
 // held.
 func (e *editor) begin(ctx *sql.Context) (*dbTxn, *viewTable, error) {
+	if e.err != nil {
+		return nil, nil, e.err
+	}
 	tx := txnOf(ctx)
 	if tx == nil {
 		return nil, nil, errNoTxn

@@ -87,16 +87,31 @@ func (i *rowIter) Next(*sql.Context) (sql.Row, error) {
 func (i *rowIter) Close(*sql.Context) error { return nil }
 
 // Inserter implements sql.InsertableTable.
-func (t *table) Inserter(*sql.Context) sql.RowInserter { return &editor{t: t} }
+func (t *table) Inserter(ctx *sql.Context) sql.RowInserter { return t.editor(ctx) }
 
 // Updater implements sql.UpdatableTable.
-func (t *table) Updater(*sql.Context) sql.RowUpdater { return &editor{t: t} }
+func (t *table) Updater(ctx *sql.Context) sql.RowUpdater { return t.editor(ctx) }
 
 // Deleter implements sql.DeletableTable.
-func (t *table) Deleter(*sql.Context) sql.RowDeleter { return &editor{t: t} }
+func (t *table) Deleter(ctx *sql.Context) sql.RowDeleter { return t.editor(ctx) }
 
 // Replacer implements sql.ReplaceableTable.
-func (t *table) Replacer(*sql.Context) sql.RowReplacer { return &editor{t: t} }
+func (t *table) Replacer(ctx *sql.Context) sql.RowReplacer { return t.editor(ctx) }
+
+// editor starts writing: GMS asks for the editor before it reads the rows
+// to change, so taking the write lock here (and moving the transaction to
+// the latest commit) makes UPDATE … SET x = x + 1 read what it overwrites.
+// A failure to get the lock is returned by the first write.
+func (t *table) editor(ctx *sql.Context) *editor {
+	e := &editor{t: t}
+	if tx := txnOf(ctx); tx != nil {
+		dt := tx.forDB(t.db)
+		dt.mu.Lock()
+		e.err = dt.beginWrite(ctx)
+		dt.mu.Unlock()
+	}
+	return e
+}
 
 // AutoIncrementSetter implements sql.AutoIncrementTable.
 func (t *table) AutoIncrementSetter(*sql.Context) sql.AutoIncrementSetter { return &editor{t: t} }

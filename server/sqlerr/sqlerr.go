@@ -68,6 +68,11 @@ func Of(err error) error {
 	if errors.As(err, &se) {
 		return se
 	}
+	// GMS wraps insert failures without Unwrap.
+	var wrapped sql.WrappedInsertError
+	if errors.As(err, &wrapped) && wrapped.Cause != nil {
+		return Of(wrapped.Cause)
+	}
 	for _, r := range rules {
 		if errors.Is(err, r.kind) {
 			msg := err.Error()
