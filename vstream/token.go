@@ -116,6 +116,7 @@ func ParseToken(s string) (Token, error) {
 	if flags&2 != 0 {
 		n := d.uvarint()
 		if n > uint64(len(d.b)) {
+			n = 0 // every value takes at least one byte: damaged
 			d.fail()
 		}
 		t.LastKey = make([]any, 0, n)
