@@ -9,6 +9,7 @@ require (
 	github.com/google/btree v1.1.3
 	github.com/sirupsen/logrus v1.8.3
 	github.com/spf13/viper v1.21.0
+	gopkg.in/src-d/go-errors.v1 v1.0.0
 )
 
 require (
@@ -44,5 +45,4 @@ require (
 	google.golang.org/genproto v0.0.0-20230410155749-daa745c078e1 // indirect
 	google.golang.org/grpc v1.79.3 // indirect
 	google.golang.org/protobuf v1.36.10 // indirect
-	gopkg.in/src-d/go-errors.v1 v1.0.0 // indirect
 )

@@ -35,7 +35,7 @@ func (e *editor) begin(ctx *sql.Context) (*dbTxn, *viewTable, error) {
 	}
 	dt := tx.forDB(e.t.db)
 	dt.mu.Lock()
-	vt, err := dt.mutable(ctx, e.t.def)
+	vt, err := dt.mutable(ctx, e.t.current())
 	if err != nil {
 		dt.mu.Unlock()
 		return nil, nil, err

@@ -39,17 +39,6 @@ func (db *DB) Table(ctx context.Context, name string) (*engines.Table, error) {
 	return describe(st.def), nil
 }
 
-// TableDef returns the GMS schema of a table, for the catalog.
-func (db *DB) TableDef(name string) (sql.PrimaryKeySchema, bool) {
-	db.mu.Lock()
-	defer db.mu.Unlock()
-	st := db.state(name)
-	if st == nil {
-		return sql.PrimaryKeySchema{}, false
-	}
-	return st.def.schema, true
-}
-
 func describe(def *tableDef) *engines.Table {
 	t := &engines.Table{Name: def.name, Key: append([]int(nil), def.key...), KeyKind: engines.PrimaryKey, CompareKeys: def.compareKeys}
 	if def.keyless {

@@ -28,7 +28,8 @@ type tableDef struct {
 	comment   string
 	key       []int // primary key ordinals, or every column
 	keyless   bool
-	autoCol   int // -1 if none
+	autoCol   int            // -1 if none
+	indexes   []sql.IndexDef // secondary keys (metadata only)
 }
 
 func newTableDef(dbName, name string, schema sql.PrimaryKeySchema, collation sql.CollationID, comment string) *tableDef {

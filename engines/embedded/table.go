@@ -27,10 +27,21 @@ var (
 
 func (t *table) Name() string                                       { return t.def.name }
 func (t *table) String() string                                     { return t.def.name }
-func (t *table) Schema(*sql.Context) sql.Schema                     { return t.def.schema.Schema }
-func (t *table) Collation() sql.CollationID                         { return t.def.collation }
-func (t *table) Comment() string                                    { return t.def.comment }
-func (t *table) PrimaryKeySchema(*sql.Context) sql.PrimaryKeySchema { return t.def.schema }
+func (t *table) Schema(*sql.Context) sql.Schema                     { return t.current().schema.Schema }
+func (t *table) Collation() sql.CollationID                         { return t.current().collation }
+func (t *table) Comment() string                                    { return t.current().comment }
+func (t *table) PrimaryKeySchema(*sql.Context) sql.PrimaryKeySchema { return t.current().schema }
+
+// current is the table's latest definition: an ALTER in the middle of a
+// statement (GMS rewrites rows after adding a column) must see the new one.
+func (t *table) current() *tableDef {
+	t.db.mu.Lock()
+	defer t.db.mu.Unlock()
+	if st := t.db.state(t.def.name); st != nil {
+		return st.def
+	}
+	return t.def
+}
 
 type partition struct{}
 
@@ -67,7 +78,7 @@ func (t *table) readView(ctx *sql.Context) (*tree, *tableDef, error) {
 	dt := tx.forDB(t.db)
 	dt.mu.Lock()
 	defer dt.mu.Unlock()
-	vt, err := dt.table(t.def)
+	vt, err := dt.table(t.current())
 	if err != nil {
 		return nil, nil, err
 	}
