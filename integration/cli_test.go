@@ -15,7 +15,7 @@ import (
 
 // TestDemoBinary builds cmd/vstreamd and runs it as a user would, with no
 // config file: the demo keyspace is served, the mariadb CLI can use it, and
-// SIGTERM stops it cleanly.
+// SIGTERM stops it cleanly (exit code 0), even with a stream open.
 func TestDemoBinary(t *testing.T) {
 	mariadb := NeedCommand(t, "mariadb")
 	bin := buildVStreamd(t)
@@ -62,6 +62,23 @@ func TestDemoBinary(t *testing.T) {
 	want := "op\torder_id\tcustomer_id\tsku\tprice\n+\t1\t7\tSKU-1007\t70\n"
 	if out := sql(t, "SET WORKLOAD=OLAP; VSTREAM * FROM commerce.corder LIMIT 1"); out != want {
 		t.Errorf("VSTREAM * FROM commerce.corder LIMIT 1:\n%s\nwant\n%s", out, want)
+	}
+
+	// A client in the middle of a stream does not hold up the shutdown.
+	streaming := exec.Command(mariadb, "--no-defaults", "--batch", "-h127.0.0.1", "-P"+port, "-uroot",
+		"-e", "SET WORKLOAD=OLAP; VSTREAM * FROM commerce.corder WHERE pos > 'current'")
+	if err := streaming.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		streaming.Process.Kill()
+		streaming.Wait()
+	}()
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(sql(t, "SHOW PROCESSLIST"), "VSTREAM"); {
+		if time.Now().After(deadline) {
+			t.Fatal("the streaming client's VSTREAM does not show in SHOW PROCESSLIST")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {

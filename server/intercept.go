@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"regexp"
+	"strings"
 
 	gmsserver "github.com/dolthub/go-mysql-server/server"
 	"github.com/dolthub/vitess/go/mysql"
@@ -10,7 +11,9 @@ import (
 	querypb "github.com/dolthub/vitess/go/vt/proto/query"
 	"github.com/dolthub/vitess/go/vt/sqlparser"
 
+	"github.com/vstreamd/vstreamd/engines"
 	"github.com/vstreamd/vstreamd/planner"
+	"github.com/vstreamd/vstreamd/server/sqlerr"
 )
 
 // callsVStream matches queries that call the vstream() table function;
@@ -34,37 +37,87 @@ func (i *interceptor) Query(ctx context.Context, chain gmsserver.Chain, c *mysql
 	case callsVStream.MatchString(query):
 		return i.s.serveQuery(ctx, c, query, nil, false, cb)
 	}
-	return chain.ComQuery(ctx, c, query, cb)
+	return sqlerr.Refine(chain.ComQuery(ctx, c, query, cb))
 }
 
 func (i *interceptor) ParsedQuery(chain gmsserver.Chain, c *mysql.Conn, query string, parsed sqlparser.Statement, cb func(*sqltypes.Result, bool) error) error {
-	return chain.ComQuery(context.Background(), c, query, cb)
+	return sqlerr.Refine(chain.ComQuery(context.Background(), c, query, cb))
 }
 
 // MultiQuery serves one statement of a multi-statement packet; the client
 // library calls it again with the remainder.
+//
+// A failed statement ends the packet, as in MySQL: the client reads its
+// error and nothing after it. (The protocol layer runs whatever remainder
+// is returned, even after an error, and go-mysql-server returns it; the
+// client would then find the next statements' results in front of its
+// next query's: go-sql-driver's "busy buffer".)
 func (i *interceptor) MultiQuery(ctx context.Context, chain gmsserver.Chain, c *mysql.Conn, query string, cb func(*sqltypes.Result, bool) error) (string, error) {
 	first, rest := planner.SplitFirst(query)
 	more := rest != ""
+	var err error
 	switch {
 	case planner.IsVStream(first):
-		return rest, i.s.serveVStream(ctx, c, first, more, cb)
+		err = i.s.serveVStream(ctx, c, first, more, cb)
 	case callsVStream.MatchString(first):
-		return rest, i.s.serveQuery(ctx, c, first, nil, more, cb)
+		err = i.s.serveQuery(ctx, c, first, nil, more, cb)
+	default:
+		rest, err = chain.ComMultiQuery(ctx, c, query, cb)
+		err = sqlerr.Refine(err)
 	}
-	return chain.ComMultiQuery(ctx, c, query, cb)
+	if err != nil {
+		return "", err
+	}
+	return rest, nil
 }
 
 // Prepare: VSTREAM cannot be prepared (the protocol layer parses prepared
 // statements with the MySQL grammar before vstreamd sees them); vstream()
 // can.
 func (i *interceptor) Prepare(ctx context.Context, chain gmsserver.Chain, c *mysql.Conn, query string, prepare *mysql.PrepareData) ([]*querypb.Field, error) {
-	return chain.ComPrepare(ctx, c, query, prepare)
+	if callsVStream.MatchString(query) {
+		if err := checkVStreamArgs(query); err != nil {
+			return nil, sqlerr.Of(err)
+		}
+	}
+	fields, err := chain.ComPrepare(ctx, c, query, prepare)
+	return fields, sqlerr.Refine(err)
+}
+
+// checkVStreamArgs rejects a vstream() whose table argument is not a
+// string constant before GMS plans it (GMS would report its own error as
+// 1105): the table decides the result's columns at PREPARE time.
+func checkVStreamArgs(query string) error {
+	stmt, err := sqlparser.Parse(query)
+	if err != nil {
+		return nil // GMS reports syntax errors itself
+	}
+	var bad error
+	_ = sqlparser.Walk(func(n sqlparser.SQLNode) (bool, error) {
+		f, ok := n.(*sqlparser.TableFuncExpr)
+		if !ok || !strings.EqualFold(f.Name, "vstream") || len(f.Exprs) == 0 {
+			return true, nil
+		}
+		ae, ok := f.Exprs[0].(*sqlparser.AliasedExpr)
+		if lit, isLit := aliasedLiteral(ae, ok); !isLit || lit.Type != sqlparser.StrVal {
+			bad = engines.Errorf(planner.ErrSyntax, "vstream()'s first argument must be a string constant such as 'keyspace.table', also in prepared statements (it decides the columns); parameters may give the positions")
+		}
+		return true, nil
+	}, stmt)
+	return bad
+}
+
+func aliasedLiteral(ae *sqlparser.AliasedExpr, ok bool) (*sqlparser.SQLVal, bool) {
+	if !ok {
+		return nil, false
+	}
+	v, isVal := ae.Expr.(*sqlparser.SQLVal)
+	return v, isVal
 }
 
 func (i *interceptor) StmtExecute(ctx context.Context, chain gmsserver.Chain, c *mysql.Conn, prepare *mysql.PrepareData, cb func(*sqltypes.Result) error) error {
 	if callsVStream.MatchString(prepare.PrepareStmt) {
 		return i.s.serveQuery(ctx, c, prepare.PrepareStmt, prepare.BindVars, false, func(r *sqltypes.Result, _ bool) error { return cb(r) })
 	}
-	return chain.ComStmtExecute(ctx, c, prepare, cb)
+	return sqlerr.Refine(chain.ComStmtExecute(ctx, c, prepare, cb))
 }

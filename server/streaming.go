@@ -32,11 +32,11 @@ type resultFn = func(*sqltypes.Result, bool) error
 // serveVStream runs a VSTREAM statement: checks the workload, plans it into
 // a SELECT over vstream(), and streams the result.
 func (s *Server) serveVStream(ctx context.Context, c *mysql.Conn, query string, more bool, cb resultFn) error {
-	return s.stream(ctx, c, query, func(sqlCtx *sql.Context) (string, sqlparser.Statement, error) {
+	return s.stream(ctx, c, query, func(sqlCtx *sql.Context, currentDB string) (string, sqlparser.Statement, error) {
 		if w := workload(sqlCtx); w != workloadOLAP {
 			return "", nil, engines.Errorf(sqlerr.ErrWorkload, "VSTREAM runs only in the OLAP workload and this session is %s: run SET WORKLOAD=OLAP first", w)
 		}
-		plan, err := planner.Parse(query, sqlCtx.GetCurrentDatabase(), s.cfg.DefaultLimit)
+		plan, err := planner.Parse(query, currentDB, s.cfg.DefaultLimit)
 		if err != nil {
 			return "", nil, err
 		}
@@ -55,7 +55,7 @@ func (s *Server) serveVStream(ctx context.Context, c *mysql.Conn, query string, 
 // serveQuery runs an ordinary query (one that calls vstream()) on the
 // streaming path.
 func (s *Server) serveQuery(ctx context.Context, c *mysql.Conn, query string, bindings map[string]*querypb.BindVariable, more bool, cb resultFn) error {
-	return s.stream(ctx, c, query, func(*sql.Context) (string, sqlparser.Statement, error) {
+	return s.stream(ctx, c, query, func(*sql.Context, string) (string, sqlparser.Statement, error) {
 		return query, nil, nil
 	}, bindings, more, cb)
 }
@@ -64,7 +64,7 @@ func (s *Server) serveQuery(ctx context.Context, c *mysql.Conn, query string, bi
 // the column headers at once, then every row flushed as soon as no further
 // row is ready (or every rowsPerWrite rows).
 func (s *Server) stream(ctx context.Context, c *mysql.Conn, query string,
-	prepare func(*sql.Context) (string, sqlparser.Statement, error),
+	prepare func(ctx *sql.Context, currentDB string) (string, sqlparser.Statement, error),
 	bindings map[string]*querypb.BindVariable, more bool, cb resultFn) error {
 
 	ctx, cancel := context.WithCancelCause(ctx)
@@ -85,12 +85,13 @@ func (s *Server) stream(ctx context.Context, c *mysql.Conn, query string,
 
 	// Table functions need a current database; without one, lend
 	// information_schema for the statement.
-	if sqlCtx.GetCurrentDatabase() == "" {
+	currentDB := sqlCtx.GetCurrentDatabase()
+	if currentDB == "" {
 		sqlCtx.SetCurrentDatabase("information_schema")
 		defer sqlCtx.SetCurrentDatabase("")
 	}
 
-	text, parsed, err := prepare(sqlCtx)
+	text, parsed, err := prepare(sqlCtx, currentDB)
 	if err != nil {
 		return sqlerr.Of(err)
 	}

@@ -16,10 +16,11 @@ const (
 	workloadOLAP = "OLAP"
 )
 
-var registerWorkload sync.Once
+var registerGlobals sync.Once
 
 func registerSystemVariables() {
-	registerWorkload.Do(func() {
+	registerGlobals.Do(func() {
+		initStatusVariables()
 		sql.SystemVariables.AddSystemVariables([]sql.SystemVariable{&sql.MysqlSystemVariable{
 			Name:    workloadVar,
 			Scope:   sql.GetMysqlScope(sql.SystemVariableScope_Both),
@@ -27,6 +28,8 @@ func registerSystemVariables() {
 			Type:    types.NewSystemEnumType(workloadVar, "OLTP", "OLAP", "DBA"),
 			Default: "OLTP",
 		}})
+		// What the client banner and @@version_comment show.
+		_ = sql.SystemVariables.SetGlobal(sql.NewEmptyContext(), "version_comment", "vstreamd")
 	})
 }
 

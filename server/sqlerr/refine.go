@@ -61,7 +61,9 @@ func Refine(err error) error {
 	}
 	for _, r := range gmsRules {
 		if r.re.MatchString(se.Message) {
-			return mysql.NewSQLError(r.code, r.state, "%s", se.Message)
+			// GMS prints a NULL value as Go's <nil>; MySQL says NULL.
+			msg := strings.ReplaceAll(se.Message, "'<nil>'", "'NULL'")
+			return mysql.NewSQLError(r.code, r.state, "%s", msg)
 		}
 	}
 	return err
