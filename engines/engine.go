@@ -77,6 +77,9 @@ type Snapshot interface {
 	Position() Position
 	// Time is when the snapshot was taken, by the source's clock if known.
 	Time() time.Time
+	// Columns names the columns of the rows Scan sends (the table's columns
+	// in this snapshot).
+	Columns() []string
 	// Scan sends up to limit rows (limit <= 0: all) in key order (see
 	// Table.Key and Table.CompareKeys), strictly after the key values in
 	// after (nil: from the first row). The row slices may be kept.
@@ -114,10 +117,14 @@ func (k EventKind) String() string {
 // Event is one item of a change stream. It is a value: engines fill the
 // fields that belong to Kind and leave the others zero.
 type Event struct {
-	Kind   EventKind
-	Table  string    // RowChange, SchemaChange
-	Before []any     // RowChange: nil on insert
-	After  []any     // RowChange: nil on delete
-	Pos    Position  // Commit, SchemaChange
-	Time   time.Time // RowChange, Commit: the transaction's commit time, if known (else zero)
+	Kind  EventKind
+	Table string // RowChange, SchemaChange
+	// Columns names the columns of Before and After, in order: the table's
+	// columns when the change was made (nil: the table's columns now). A
+	// reader replaying changes from before a DDL maps old images by name.
+	Columns []string
+	Before  []any     // RowChange: nil on insert
+	After   []any     // RowChange: nil on delete
+	Pos     Position  // Commit, SchemaChange
+	Time    time.Time // RowChange, Commit: the transaction's commit time, if known (else zero)
 }

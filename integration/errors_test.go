@@ -82,6 +82,9 @@ func TestErrors(t *testing.T) {
 		{"unknown qualified table", "", false, "VSTREAM * FROM commerce.nope", 1146, []string{"commerce.nope"}},
 		{"vstream() unknown keyspace", "commerce", false, "SELECT * FROM vstream('nope.corder')", 1049, []string{"'nope'"}},
 		{"vstream() unknown table", "commerce", false, "SELECT * FROM vstream('commerce.nope')", 1146, []string{"commerce.nope"}},
+		{"unknown column", "commerce", false, "VSTREAM nope FROM corder", 1054, []string{"nope"}},
+		{"unknown column in WHERE", "commerce", false, "VSTREAM * FROM corder WHERE nope = 1", 1054, []string{"nope"}},
+		{"vstream() unknown column", "commerce", false, "SELECT nope FROM vstream('commerce.corder')", 1054, []string{"nope"}},
 
 		// No database: 1046.
 		{"unqualified table, no database", "", false, "VSTREAM * FROM corder", 1046, []string{"No database selected"}},

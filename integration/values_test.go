@@ -35,9 +35,8 @@ func TestValuesEqualSelect(t *testing.T) {
 	vsCols, vsRows := query(t, c, "VSTREAM * FROM t WHERE pos <= 'current'")
 	equalStrings(t, "columns", vsCols, append([]string{"op"}, selCols...)...)
 	equalLines(t, "copy rows", lines(vsRows), prefix("+ ", lines(selRows))...)
-	// The same MySQL types in the header. (ENUM and SET columns are left
-	// out: see the report of the NOT NULL flag on every vstream() column.)
-	const typed = "id, i8, u32, big, f, d, dec1, s, c, txt, bin, vb, bl, dt, ts, da, tm, yr, j, bo, bt"
+	// The same MySQL types and nullability in the header.
+	const typed = "id, i8, u32, big, f, d, dec1, s, c, txt, bin, vb, bl, dt, ts, da, tm, yr, e, st, j, bo, bt"
 	equalStrings(t, "column types", columnTypes(t, c, "VSTREAM "+typed+" FROM t LIMIT 0")[1:], columnTypes(t, w, "SELECT "+typed+" FROM t LIMIT 0")...)
 
 	// Change images.
@@ -66,7 +65,8 @@ func columnTypes(tb testing.TB, c querier, q string) []string {
 	}
 	var out []string
 	for _, ct := range cts {
-		out = append(out, ct.DatabaseTypeName())
+		null, _ := ct.Nullable()
+		out = append(out, fmt.Sprintf("%s null=%v", ct.DatabaseTypeName(), null))
 	}
 	for rows.Next() {
 	}

@@ -3,12 +3,14 @@ package server
 import (
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/types"
+	"github.com/dolthub/vitess/go/sqltypes"
 	querypb "github.com/dolthub/vitess/go/vt/proto/query"
 )
 
 // fieldsOf describes a result schema as MySQL column definitions, the way
 // GMS's handler does (its own function is unexported; keep the two in step
-// when upgrading GMS: server/fields_test.go compares them on the wire).
+// when upgrading GMS: integration/values_test.go compares a VSTREAM's
+// column types with a SELECT's on the wire).
 func fieldsOf(ctx *sql.Context, s sql.Schema) []*querypb.Field {
 	charSetResults := ctx.GetCharacterSetResults()
 	fields := make([]*querypb.Field, len(s))
@@ -35,6 +37,10 @@ func fieldsOf(ctx *sql.Context, s sql.Schema) []*querypb.Field {
 		if types.IsUnsigned(c.Type) {
 			flags |= querypb.MySqlFlag_UNSIGNED_FLAG
 		}
+		// The protocol layer sends the type's own flags (ENUM, SET, BINARY …)
+		// only when a field has none; keep them next to ours.
+		_, typeFlags := sqltypes.TypeToMySQL(c.Type.Type())
+		flags |= querypb.MySqlFlag(typeFlags)
 		f := &querypb.Field{
 			Name: c.Name, OrgName: c.Name, Table: c.Source, OrgTable: c.Source, Database: c.DatabaseSource,
 			Type: c.Type.Type(), Charset: charset, ColumnLength: c.Type.MaxTextResponseByteLength(ctx), Flags: uint32(flags),

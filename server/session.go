@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"strings"
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/vitess/go/mysql"
@@ -16,6 +17,11 @@ type Session struct {
 	*sql.BaseSession
 	embedded.Transactions
 	streams *vstream.SessionState
+
+	// planned holds, per statement, the column schemas of the vstream()
+	// instances GMS planned, by table and alias name: GMS's planner drops
+	// table-function columns' nullability, which the header then restores.
+	planned map[string]sql.Schema
 }
 
 var (
@@ -61,4 +67,44 @@ func streamsOf(ctx *sql.Context) *vstream.SessionState {
 		return s.streams
 	}
 	return vstream.NewSessionState()
+}
+
+// notePlanned records the schema of a vstream() instance of the current
+// statement under the names its columns may carry as source.
+func notePlanned(ctx *sql.Context, schema sql.Schema, names ...string) {
+	s, ok := ctx.Session.(*Session)
+	if !ok {
+		return
+	}
+	if s.planned == nil {
+		s.planned = make(map[string]sql.Schema)
+	}
+	for _, n := range names {
+		s.planned[strings.ToLower(n)] = schema
+	}
+}
+
+// restoreNullability gives the columns of a result that come from a
+// vstream() instance of this statement their real nullability, and forgets
+// the statement's instances.
+func restoreNullability(ctx *sql.Context, result sql.Schema) sql.Schema {
+	s, ok := ctx.Session.(*Session)
+	if !ok || len(s.planned) == 0 {
+		return result
+	}
+	defer func() { s.planned = nil }()
+	out := make(sql.Schema, len(result))
+	for i, c := range result {
+		out[i] = c
+		src, ok := s.planned[strings.ToLower(c.Source)]
+		if !ok {
+			continue
+		}
+		if j := src.IndexOfColName(c.Name); j >= 0 && src[j].Nullable != c.Nullable {
+			cc := *c
+			cc.Nullable = src[j].Nullable
+			out[i] = &cc
+		}
+	}
+	return out
 }

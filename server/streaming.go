@@ -91,6 +91,9 @@ func (s *Server) stream(ctx context.Context, c *mysql.Conn, query string,
 		defer sqlCtx.SetCurrentDatabase("")
 	}
 
+	if sess, ok := sqlCtx.Session.(*Session); ok {
+		sess.planned = nil
+	}
 	text, parsed, err := prepare(sqlCtx, currentDB)
 	if err != nil {
 		return sqlerr.Of(err)
@@ -139,7 +142,7 @@ func (s *Server) okResult(ctx *sql.Context, iter sql.RowIter, more bool, cb resu
 func (s *Server) spool(ctx *sql.Context, c *mysql.Conn, schema sql.Schema, iter sql.RowIter,
 	cancel context.CancelCauseFunc, more bool, cb resultFn) error {
 
-	fields := fieldsOf(ctx, schema)
+	fields := fieldsOf(ctx, restoreNullability(ctx, schema))
 	sendErr := cb(&sqltypes.Result{Fields: fields}, more)
 	if sendErr == nil {
 		sendErr = c.FlushBuffer()

@@ -75,6 +75,7 @@ func (f *vstreamFunc) NewInstance(ctx *sql.Context, db sql.Database, args []sql.
 		nf.schema = append(nf.schema, &cc)
 	}
 	nf.schema = append(nf.schema, &sql.Column{Name: "pos", Type: types.LongText, Source: entry.Table.Name, DatabaseSource: entry.Keyspace.Name})
+	notePlanned(ctx, nf.schema, entry.Table.Name, "vstream")
 	return nf, nil
 }
 

@@ -172,9 +172,13 @@ func (st *StreamState) deliver(r *Row, now time.Time) {
 	} else {
 		st.lag = now.Sub(r.CommitTime)
 	}
-	if r.Token.Copying && st.copy != nil && r.copyRow {
-		st.copy.LastKey = r.Token.LastKey
+	if r.copyRow && st.copy != nil {
+		st.copy.LastKey = r.copyKey
 		st.copy.RowsCopied++
+		if r.copyEnd {
+			st.copy.State = CopyDone
+			st.copy.Ended = now
+		}
 	}
 }
 

@@ -81,7 +81,9 @@ type Row struct {
 	// CommitTime is the source commit time of the row's transaction (zero
 	// for copy rows or when the engine does not know it).
 	CommitTime time.Time
-	copyRow    bool
+	copyRow    bool  // a row of the copy phase
+	copyKey    []any // its key
+	copyEnd    bool  // the table's last copy row: the copy is done once it is delivered
 }
 
 type chunk struct {
@@ -98,6 +100,9 @@ type Stream struct {
 	now     func() time.Time
 	changes *changes
 	until   *Bound
+	openPos engines.Position // the source position when the stream opened
+	columns []string         // the table's columns as the stream presents them
+	remap   remapCache
 
 	// The processing state: see the package doc.
 	copying    bool
@@ -149,11 +154,13 @@ func Open(ctx context.Context, cfg Config, opts Options) (*Stream, error) {
 		copying: from.Copying, pos: from.Pos, resumeSkip: from.Skip, lastKey: from.LastKey,
 		delivered: from,
 	}
-	if from.Pos != "" || opts.UntilCurrent {
+	s.columns = cfg.Table.ColumnNames()
+	{
 		cur, err := s.src.Current(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("reading the source position: %w", err)
 		}
+		s.openPos = cur
 		if from.Pos != "" {
 			c, err := s.src.ComparePositions(from.Pos, cur)
 			if err != nil {
@@ -290,6 +297,9 @@ func (s *Stream) readChunk(ctx context.Context) error {
 		return fmt.Errorf("copy of %s: taking a snapshot: %w", s.table.Name, err)
 	}
 	defer snap.Close()
+	if !sameNames(snap.Columns(), s.columns) {
+		return s.schemaChanged(snap.Position())
+	}
 	c := &chunk{pos: snap.Position()}
 	err = snap.Scan(ctx, s.lastKey, s.cfg.ChunkRows, func(row []any) error {
 		c.rows = append(c.rows, row)
@@ -322,19 +332,33 @@ func (s *Stream) readChunk(ctx context.Context) error {
 func (s *Stream) emitChunk() {
 	c := s.chunk
 	s.chunk = nil
-	for _, row := range c.rows {
+	for i, row := range c.rows {
 		s.lastKey = s.table.KeyOf(row)
-		s.queue = append(s.queue, Row{Op: '+', Values: row, copyRow: true, Token: Token{
+		r := Row{Op: '+', Values: row, copyRow: true, copyKey: s.lastKey, Token: Token{
 			Keyspace: s.cfg.Keyspace, Shard: s.cfg.Shard, Table: s.table.Name,
-			Copying: true, Pos: c.pos, LastKey: s.lastKey}})
+			Copying: true, Pos: c.pos, LastKey: s.lastKey}}
+		if c.last && i == len(c.rows)-1 {
+			// After the table's last row everything up to the snapshot is
+			// delivered: the row's token is already a replicate token.
+			r.copyEnd = true
+			r.Token.Copying, r.Token.LastKey = false, nil
+		}
+		s.queue = append(s.queue, r)
 	}
 	if c.last {
 		s.copying = false
 		s.lastKey = nil
-		if s.cfg.State != nil {
+		if len(c.rows) == 0 && s.cfg.State != nil {
 			s.cfg.State.copyDone(s.now())
 		}
 	}
+}
+
+// schemaChanged ends the stream: the table's columns changed after it
+// opened, and a result set cannot change shape.
+func (s *Stream) schemaChanged(at engines.Position) error {
+	return fmt.Errorf("%w: the columns of %s changed at position %s, after this statement started; the result set cannot change shape: run VSTREAM again to continue with the new columns",
+		ErrSchemaChanged, streamName(s.cfg.Keyspace, s.cfg.Shard, s.table.Name), at)
 }
 
 // reached reports whether the stream has passed position p.
@@ -399,10 +423,19 @@ func (s *Stream) consume(ctx context.Context, stop func() (bool, error)) error {
 				return err
 			}
 		case engines.SchemaChange:
-			if ev.Table == s.table.Name {
-				s.pos, s.skip, s.resumeSkip = ev.Pos, 0, 0
-				return fmt.Errorf("%w: the columns of %s changed at position %s; the result set cannot change shape, run VSTREAM again to continue with the new columns",
-					ErrSchemaChanged, streamName(s.cfg.Keyspace, s.cfg.Shard, s.table.Name), ev.Pos)
+			if ev.Table != s.table.Name {
+				continue
+			}
+			// A DDL the stream's columns already reflect (it happened before
+			// the stream opened) only moves the position: the changes before
+			// it are mapped to today's columns by name.
+			after, err := s.src.ComparePositions(ev.Pos, s.openPos)
+			if err != nil {
+				return err
+			}
+			s.pos, s.skip, s.resumeSkip = ev.Pos, 0, 0
+			if after > 0 {
+				return s.schemaChanged(ev.Pos)
 			}
 		}
 	}
@@ -414,6 +447,15 @@ func (s *Stream) consume(ctx context.Context, stop func() (bool, error)) error {
 func (s *Stream) change(ev *engines.Event) error {
 	if !ev.Time.IsZero() {
 		s.txnTime = ev.Time
+	}
+	if ev.Columns != nil {
+		m, err := s.remap.get(ev.Columns, s.columns)
+		if err != nil {
+			return fmt.Errorf("a change of %s at position %s: %w", s.table.Name, s.pos, err)
+		}
+		if m != nil {
+			ev.Before, ev.After = m.apply(ev.Before), m.apply(ev.After)
+		}
 	}
 	switch {
 	case ev.Before == nil:

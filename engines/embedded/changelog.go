@@ -11,9 +11,10 @@ const DefaultRetainChanges = 1_000_000
 
 // change is one row change of a committed transaction.
 type change struct {
-	table  string // canonical table name
-	before sql.Row
-	after  sql.Row
+	table   string   // canonical table name
+	columns []string // of before and after
+	before  sql.Row
+	after   sql.Row
 }
 
 // entry is one committed transaction (or DDL) in the change log.

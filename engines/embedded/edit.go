@@ -95,7 +95,7 @@ func (e *editor) Insert(ctx *sql.Context, row sql.Row) error {
 			return nil
 		}
 	}
-	dt.changes = append(dt.changes, change{table: def.name, after: row})
+	dt.changes = append(dt.changes, change{table: def.name, columns: def.columns, after: row})
 	return nil
 }
 
@@ -111,7 +111,7 @@ func (e *editor) Delete(ctx *sql.Context, row sql.Row) error {
 		return sql.ErrDeleteRowNotFound.New()
 	}
 	vt.tree.Delete(old)
-	dt.changes = append(dt.changes, change{table: vt.def.name, before: old.row})
+	dt.changes = append(dt.changes, change{table: vt.def.name, columns: vt.def.columns, before: old.row})
 	return nil
 }
 
@@ -140,7 +140,7 @@ func (e *editor) Update(ctx *sql.Context, oldRow, newRow sql.Row) error {
 	vt.tree.Delete(old)
 	vt.tree.ReplaceOrInsert(nu)
 	e.bumpAutoInc(ctx, def, newRow)
-	dt.changes = append(dt.changes, change{table: def.name, before: old.row, after: newRow})
+	dt.changes = append(dt.changes, change{table: def.name, columns: def.columns, before: old.row, after: newRow})
 	return nil
 }
 

@@ -141,6 +141,7 @@ type snapshot struct {
 func (s *snapshot) Position() engines.Position { return s.pos }
 func (s *snapshot) Time() time.Time            { return s.at }
 func (s *snapshot) Close() error               { return nil }
+func (s *snapshot) Columns() []string          { return s.def.columns }
 
 func (s *snapshot) Scan(ctx context.Context, after []any, limit int, send func([]any) error) error {
 	c := s.def.newCursor(s.tree, after)
@@ -217,7 +218,7 @@ func appendEvents(buf []engines.Event, entries []*entry, want map[string]bool) [
 		hit := false
 		for _, c := range e.changes {
 			if want[strings.ToLower(c.table)] {
-				buf = append(buf, engines.Event{Kind: engines.RowChange, Table: c.table, Before: c.before, After: c.after, Time: e.time})
+				buf = append(buf, engines.Event{Kind: engines.RowChange, Table: c.table, Columns: c.columns, Before: c.before, After: c.after, Time: e.time})
 				hit = true
 			}
 		}

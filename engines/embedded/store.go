@@ -30,6 +30,7 @@ type tableDef struct {
 	keyless   bool
 	autoCol   int            // -1 if none
 	indexes   []sql.IndexDef // secondary keys (metadata only)
+	columns   []string       // column names, shared by the events of this definition
 }
 
 func newTableDef(dbName, name string, schema sql.PrimaryKeySchema, collation sql.CollationID, comment string) *tableDef {
@@ -45,6 +46,9 @@ func newTableDef(dbName, name string, schema sql.PrimaryKeySchema, collation sql
 		}
 	}
 	d.schema = sql.NewPrimaryKeySchema(cols, schema.PkOrdinals...)
+	for _, c := range cols {
+		d.columns = append(d.columns, c.Name)
+	}
 	d.key = append([]int(nil), d.schema.PkOrdinals...)
 	if len(d.key) == 0 {
 		d.keyless = true

@@ -170,7 +170,7 @@ func (t *table) Truncate(ctx *sql.Context) (int, error) {
 	n := 0
 	c := vt.def.newCursor(vt.tree.Clone(), nil)
 	for it, ok := c.next(); ok; it, ok = c.next() {
-		dt.changes = append(dt.changes, change{table: vt.def.name, before: it.row})
+		dt.changes = append(dt.changes, change{table: vt.def.name, columns: vt.def.columns, before: it.row})
 		n++
 	}
 	vt.tree = vt.def.newTree()

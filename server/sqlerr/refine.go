@@ -24,6 +24,23 @@ var gmsRules = []struct {
 	{kind: sql.ErrDatabaseAccessDeniedForUser, code: mysql.ERDBAccessDenied, state: mysql.SSClientError},
 	{kind: sql.ErrTableAccessDeniedForUser, code: ERTableAccessDenied, state: mysql.SSClientError},
 	{kind: sql.ErrPrivilegeCheckFailed, code: ERTableAccessDenied, state: mysql.SSClientError},
+	{kind: sql.ErrColumnNotFound, code: mysql.ERBadFieldError, state: mysql.SSBadFieldError},
+	{kind: sql.ErrTableColumnNotFound, code: mysql.ERBadFieldError, state: mysql.SSBadFieldError},
+	{kind: sql.ErrAmbiguousColumnName, code: ERNonUniq, state: mysql.SSConstraintViolation},
+}
+
+// ERNonUniq is ER_NON_UNIQ_ERROR.
+const ERNonUniq = 1052
+
+// gmsKind maps an error of one of the kinds above, as GMS returned it (not
+// yet converted), to its MySQL error.
+func gmsKind(err error) error {
+	for _, r := range gmsRules {
+		if r.kind.Is(err) {
+			return mysql.NewSQLError(r.code, r.state, "%s", err.Error())
+		}
+	}
+	return nil
 }
 
 // ERTableAccessDenied is ER_TABLEACCESS_DENIED_ERROR.

@@ -82,6 +82,9 @@ func Of(err error) error {
 			return mysql.NewSQLError(r.code, r.state, "%s", msg)
 		}
 	}
+	if e := gmsKind(err); e != nil {
+		return e
+	}
 	return sql.CastSQLError(err)
 }
 
