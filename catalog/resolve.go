@@ -64,6 +64,9 @@ func (c *Catalog) Resolve(ctx *sql.Context, keyspace, shard, table string) (*Ent
 	if err != nil {
 		return nil, err
 	}
+	if e.Table, err = WithKeyOrder(ctx, ks.Name, t); err != nil {
+		return nil, err
+	}
 	e.convert = make([]converter, len(e.Schema))
 	for i, col := range e.Schema {
 		e.convert[i] = converterFor(col)

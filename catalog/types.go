@@ -19,6 +19,11 @@ func columnOf(ctx *sql.Context, ks, table string, c engines.Column, key bool) (*
 		typeText += " COLLATE " + c.Collation
 	}
 	typ, err := planbuilder.ParseColumnTypeString(ctx, typeText)
+	if err != nil && typeText != c.Type {
+		// A collation go-mysql-server does not know (MariaDB's uca1400 …):
+		// the column keeps its type with the default collation.
+		typ, err = planbuilder.ParseColumnTypeString(ctx, c.Type)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("column %s.%s: type %q: %w", table, c.Name, c.Type, err)
 	}

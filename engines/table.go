@@ -56,6 +56,9 @@ type Table struct {
 	// CompareKeys orders two key tuples (values of the Key columns, in Key
 	// order) exactly as Snapshot.Scan orders rows: -1, 0 or 1. It is how the
 	// stream tells whether a change concerns a row the copy already sent.
+	// An engine whose source orders keys as MySQL does for the columns'
+	// types (and collations) may leave it nil: the catalog then supplies
+	// that order.
 	CompareKeys func(a, b []any) (int, error)
 }
 

@@ -19,6 +19,7 @@ import (
 
 	"github.com/vstreamd/vstreamd/catalog"
 	"github.com/vstreamd/vstreamd/engines"
+	"github.com/vstreamd/vstreamd/engines/binlog"
 	"github.com/vstreamd/vstreamd/engines/embedded"
 	"github.com/vstreamd/vstreamd/server/sqlerr"
 )
@@ -104,6 +105,9 @@ func (s *Server) openers() map[string]catalog.Opener {
 	return map[string]catalog.Opener{
 		"embedded": func(ctx context.Context, keyspace string, u *url.URL) (engines.Source, error) {
 			return embedded.New(keyspace, embedded.Options{RetainChanges: s.cfg.RetainChanges}), nil
+		},
+		"mysql": func(ctx context.Context, keyspace string, u *url.URL) (engines.Source, error) {
+			return binlog.Open(ctx, keyspace, u, binlog.Options{Logger: s.log})
 		},
 	}
 }

@@ -1,0 +1,436 @@
+package binlog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	gomysql "github.com/go-mysql-org/go-mysql/mysql"
+	"github.com/go-mysql-org/go-mysql/replication"
+
+	"github.com/vstreamd/vstreamd/engines"
+)
+
+// Reconnection: a broken replication connection is re-established from the
+// last transaction boundary, for at most this long.
+const (
+	reconnectFor   = 30 * time.Second
+	reconnectFirst = 100 * time.Millisecond
+	batchEvents    = 1024
+)
+
+// sendError marks an error returned by the caller's send: it ends the
+// stream as is.
+type sendError struct{ err error }
+
+func (e *sendError) Error() string { return e.err.Error() }
+func (e *sendError) Unwrap() error { return e.err }
+
+// Stream implements engines.Source: it reads the binary log as a replica
+// from the transaction after from.
+func (s *Source) Stream(ctx context.Context, from engines.Position, tables []string, send func([]engines.Event) error) error {
+	flavor, err := s.ready(ctx)
+	if err != nil {
+		return err
+	}
+	start, err := parsePosition(string(from), flavor)
+	if err != nil {
+		return err
+	}
+	r := &reader{s: s, flavor: flavor, pos: start, want: make(map[string]bool, len(tables)), send: send}
+	for _, t := range tables {
+		r.want[strings.ToLower(t)] = true
+	}
+	var downSince time.Time
+	wait := reconnectFirst
+	for {
+		err := r.run(ctx)
+		var se *sendError
+		switch {
+		case errors.As(err, &se):
+			return se.err
+		case ctx.Err() != nil:
+			return context.Cause(ctx)
+		case !r.established:
+			return s.classifyStream(err)
+		}
+		err = s.classifyStream(err)
+		if !errors.Is(err, engines.ErrSourceUnavailable) {
+			return engines.AtPosition(r.pos.engine(), err)
+		}
+		if downSince.IsZero() {
+			downSince = time.Now()
+		}
+		if time.Since(downSince) > reconnectFor {
+			return engines.AtPosition(r.pos.engine(), fmt.Errorf("%w (reconnecting for %s did not help)", err, reconnectFor))
+		}
+		s.log.Warn("replication connection lost; reconnecting", "pos", r.pos.String(), "err", err)
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+		wait = min(2*wait, 2*time.Second)
+		if r.progressed {
+			downSince, wait, r.progressed = time.Time{}, reconnectFirst, false
+		}
+	}
+}
+
+// reader is one Stream's state across reconnections.
+type reader struct {
+	s           *Source
+	flavor      string
+	want        map[string]bool
+	send        func([]engines.Event) error
+	established bool
+	progressed  bool // a transaction was sent since the last reconnect
+
+	pos      position // after the last complete transaction processed
+	sentPos  position // after the last complete transaction sent: where a reconnect resumes
+	file     string   // current binlog file (file positions)
+	txnGTID  string   // GTID of the transaction in progress
+	inTxn    bool     // between BEGIN and its commit
+	txnRows  int      // rows of the transaction in progress, seen
+	sentRows int      // … and sent
+	skipRows int      // after a reconnect: rows of the replayed transaction to drop
+	skipGTID string   // … and its GTID
+	txnTime  time.Time
+
+	buf     []engines.Event
+	rowless bool // the last buffered event is a Commit without rows
+}
+
+// run replicates until an error; the caller decides whether to reconnect.
+func (r *reader) run(ctx context.Context) error {
+	s := r.s
+	cfg := replication.BinlogSyncerConfig{
+		ServerID: s.serverID(), Flavor: r.flavor, Host: s.cfg.Host, Port: uint16(s.cfg.Port),
+		User: s.cfg.User, Password: s.cfg.Password, TLSConfig: s.cfg.TLS,
+		TimestampStringLocation: time.UTC, HeartbeatPeriod: s.cfg.Heartbeat,
+		ReadTimeout: 10*s.cfg.Heartbeat + 5*time.Second, DisableRetrySync: true,
+		EventCacheCount: 512, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	syncer := replication.NewBinlogSyncer(cfg)
+	// Closing kills the dump thread with KILL, which returns only once the
+	// server notices (up to a heartbeat later): let that finish in the
+	// background so the stream ends at once.
+	defer func() { go syncer.Close() }()
+	if r.established {
+		// Resume after the last transaction sent; the one in flight starts
+		// over from its beginning, so drop the rows already sent.
+		r.pos = r.sentPos.clone()
+		r.skipRows, r.skipGTID = r.sentRows, r.txnGTID
+	} else {
+		r.sentPos = r.pos.clone()
+	}
+	r.inTxn, r.txnRows, r.sentRows, r.txnGTID = false, 0, 0, ""
+	r.buf, r.rowless = r.buf[:0], false
+	var st *replication.BinlogStreamer
+	var err error
+	if r.pos.gtid != nil {
+		st, err = syncer.StartSyncGTID(r.pos.gtid.Clone())
+	} else {
+		r.file = r.pos.file
+		st, err = syncer.StartSync(gomysql.Position{Name: r.pos.file, Pos: r.pos.offset})
+	}
+	if err != nil {
+		return s.classifyStream(err)
+	}
+	for {
+		ev, err := st.GetEvent(ctx)
+		if err != nil {
+			return err
+		}
+		if !r.established {
+			// The server checks the requested position before it sends
+			// anything: a first event means it accepted it.
+			r.established = true
+			if err := r.send(nil); err != nil {
+				return &sendError{err}
+			}
+		}
+		if err := r.handle(ctx, ev); err != nil {
+			return err
+		}
+		for _, ev := range st.DumpEvents() {
+			if err := r.handle(ctx, ev); err != nil {
+				return err
+			}
+			if len(r.buf) >= batchEvents {
+				if err := r.flush(); err != nil {
+					return err
+				}
+			}
+		}
+		if err := r.flush(); err != nil {
+			return err
+		}
+	}
+}
+
+// flush sends the buffered events: everything processed is then sent.
+func (r *reader) flush() error {
+	if len(r.buf) == 0 {
+		return nil
+	}
+	if err := r.send(r.buf); err != nil {
+		return &sendError{err}
+	}
+	r.sentPos = r.pos.clone()
+	r.sentRows = r.txnRows
+	r.buf, r.rowless = r.buf[:0], false
+	r.progressed = true
+	return nil
+}
+
+// handle processes one binlog event.
+func (r *reader) handle(ctx context.Context, ev *replication.BinlogEvent) error {
+	switch e := ev.Event.(type) {
+	case *replication.RotateEvent:
+		r.file = string(e.NextLogName)
+		if r.pos.gtid == nil && ev.Header.Timestamp != 0 {
+			r.pos.file, r.pos.offset = r.file, uint32(e.Position)
+		}
+	case *replication.MariadbGTIDEvent:
+		r.beginTxn(e.GTID.String())
+		r.inTxn = !e.IsStandalone()
+	case *replication.GTIDEvent:
+		r.beginTxn(mysqlGTID(e))
+		if e.OriginalCommitTimestamp > 0 {
+			r.txnTime = time.UnixMicro(int64(e.OriginalCommitTimestamp)).UTC()
+		}
+	case *replication.QueryEvent:
+		return r.query(ctx, ev, e)
+	case *replication.RowsEvent:
+		return r.rows(ctx, ev, e)
+	case *replication.XIDEvent:
+		r.commit(ev)
+	case *replication.TransactionPayloadEvent:
+		for _, inner := range e.Events {
+			if err := r.handle(ctx, inner); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (r *reader) beginTxn(gtid string) {
+	r.txnGTID, r.txnRows, r.inTxn = gtid, 0, false
+	r.txnTime = time.Time{}
+	if r.skipRows > 0 && gtid != r.skipGTID {
+		r.skipRows = 0 // not the transaction that was in flight: nothing to drop
+	}
+}
+
+func mysqlGTID(e *replication.GTIDEvent) string {
+	u := fmt.Sprintf("%x-%x-%x-%x-%x", e.SID[0:4], e.SID[4:6], e.SID[6:8], e.SID[8:10], e.SID[10:16])
+	if tag := e.Tag.String(); tag != "" {
+		return fmt.Sprintf("%s:%s:%d", u, tag, e.GNO)
+	}
+	return fmt.Sprintf("%s:%d", u, e.GNO)
+}
+
+// query handles BEGIN, COMMIT and DDL.
+func (r *reader) query(ctx context.Context, ev *replication.BinlogEvent, e *replication.QueryEvent) error {
+	q := strings.TrimSpace(string(e.Query))
+	switch {
+	case strings.EqualFold(q, "BEGIN"):
+		r.inTxn = true
+		return nil
+	case strings.EqualFold(q, "COMMIT"):
+		r.commit(ev)
+		return nil
+	case r.inTxn:
+		return nil // a statement inside a transaction (STATEMENT-format writes, SAVEPOINT …)
+	}
+	// A statement of its own: DDL. It may change any table of the database.
+	r.s.forget()
+	for _, t := range ddlTables(q, string(e.Schema), r.s.cfg.Database) {
+		if r.want[strings.ToLower(t)] {
+			r.commitPos(ev)
+			r.buf = append(r.buf, engines.Event{Kind: engines.SchemaChange, Table: t, Pos: r.pos.engine()})
+			r.rowless = false
+		}
+	}
+	r.commit(ev)
+	return nil
+}
+
+// commit ends the transaction in progress: the position moves past it.
+func (r *reader) commit(ev *replication.BinlogEvent) {
+	r.commitPos(ev)
+	t := r.txnTime
+	if t.IsZero() && ev.Header.Timestamp != 0 {
+		t = time.Unix(int64(ev.Header.Timestamp), 0).UTC()
+	}
+	c := engines.Event{Kind: engines.Commit, Pos: r.pos.engine(), Time: t}
+	if r.txnRows == 0 && r.rowless {
+		r.buf[len(r.buf)-1] = c
+	} else {
+		r.buf = append(r.buf, c)
+	}
+	r.rowless = r.txnRows == 0
+	r.inTxn, r.txnRows, r.sentRows, r.txnGTID = false, 0, 0, ""
+	r.skipRows = 0
+}
+
+// commitPos moves the position past the transaction in progress.
+func (r *reader) commitPos(ev *replication.BinlogEvent) {
+	if r.pos.gtid != nil {
+		if r.txnGTID != "" {
+			if err := r.pos.gtid.Update(r.txnGTID); err != nil {
+				r.s.log.Error("updating the GTID position", "gtid", r.txnGTID, "err", err)
+			}
+		}
+		return
+	}
+	if ev.Header.LogPos != 0 {
+		r.pos.file, r.pos.offset = r.file, ev.Header.LogPos
+	}
+}
+
+// rows decodes a row event of a wanted table.
+func (r *reader) rows(ctx context.Context, ev *replication.BinlogEvent, e *replication.RowsEvent) error {
+	if e.Table == nil || !strings.EqualFold(string(e.Table.Schema), r.s.cfg.Database) || !r.want[strings.ToLower(string(e.Table.Table))] {
+		return nil
+	}
+	name := string(e.Table.Table)
+	t, err := r.s.cachedTable(ctx, name)
+	if err != nil {
+		return err
+	}
+	cols, names, err := r.columns(ctx, t, e.Table)
+	if err != nil {
+		return err
+	}
+	if r.txnTime.IsZero() && ev.Header.Timestamp != 0 {
+		r.txnTime = time.Unix(int64(ev.Header.Timestamp), 0).UTC()
+	}
+	decode := func(row []any) ([]any, error) {
+		out := make([]any, len(row))
+		for i, v := range row {
+			x, err := cols[i].fromBinlog(v)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = x
+		}
+		return out, nil
+	}
+	emit := func(before, after []any) {
+		r.txnRows++
+		if r.skipRows > 0 {
+			r.skipRows--
+			return
+		}
+		r.buf = append(r.buf, engines.Event{Kind: engines.RowChange, Table: t.desc.Name, Columns: names, Before: before, After: after, Time: r.txnTime})
+		r.rowless = false
+	}
+	switch ev.Header.EventType {
+	case replication.WRITE_ROWS_EVENTv0, replication.WRITE_ROWS_EVENTv1, replication.WRITE_ROWS_EVENTv2, replication.MARIADB_WRITE_ROWS_COMPRESSED_EVENT_V1:
+		for _, row := range e.Rows {
+			after, err := decode(row)
+			if err != nil {
+				return err
+			}
+			emit(nil, after)
+		}
+	case replication.DELETE_ROWS_EVENTv0, replication.DELETE_ROWS_EVENTv1, replication.DELETE_ROWS_EVENTv2, replication.MARIADB_DELETE_ROWS_COMPRESSED_EVENT_V1:
+		for _, row := range e.Rows {
+			before, err := decode(row)
+			if err != nil {
+				return err
+			}
+			emit(before, nil)
+		}
+	case replication.UPDATE_ROWS_EVENTv0, replication.UPDATE_ROWS_EVENTv1, replication.UPDATE_ROWS_EVENTv2, replication.MARIADB_UPDATE_ROWS_COMPRESSED_EVENT_V1, replication.PARTIAL_UPDATE_ROWS_EVENT:
+		for i := 0; i+1 < len(e.Rows); i += 2 {
+			before, err := decode(e.Rows[i])
+			if err != nil {
+				return err
+			}
+			after, err := decode(e.Rows[i+1])
+			if err != nil {
+				return err
+			}
+			emit(before, after)
+		}
+	}
+	return nil
+}
+
+// columns matches a row event's columns with the table's: by name when the
+// binlog carries names (binlog_row_metadata=FULL), else by position, which
+// needs the same number of columns as the table has now.
+func (r *reader) columns(ctx context.Context, t *tableInfo, tm *replication.TableMapEvent) ([]column, []string, error) {
+	if names := tm.ColumnNameString(); len(names) == int(tm.ColumnCount) && len(names) > 0 {
+		if sameColumns(names, t.names) {
+			return t.cols, t.names, nil
+		}
+		cols := make([]column, len(names))
+		for i, n := range names {
+			cols[i] = column{name: n, kind: kOther}
+			for _, c := range t.cols {
+				if strings.EqualFold(c.name, n) {
+					cols[i] = c
+				}
+			}
+		}
+		return cols, names, nil
+	}
+	if int(tm.ColumnCount) == len(t.cols) {
+		return t.cols, t.names, nil
+	}
+	// The schema may have changed since it was read: read it again.
+	fresh, err := r.s.loadTable(ctx, t.desc.Name)
+	if err == nil && int(tm.ColumnCount) == len(fresh.cols) {
+		return fresh.cols, fresh.names, nil
+	}
+	return nil, nil, fmt.Errorf("%w: a change of %s.%s has %d columns but the table has %d now; without binlog_row_metadata=FULL the binary log does not name its columns: set binlog_row_metadata=FULL on the server, or resume from a position after the schema change",
+		engines.ErrUnsupported, r.s.cfg.Database, t.desc.Name, tm.ColumnCount, len(t.cols))
+}
+
+func sameColumns(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !strings.EqualFold(a[i], b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// classifyStream turns a replication error into an engines sentinel.
+func (s *Source) classifyStream(err error) error {
+	if err == nil {
+		return nil
+	}
+	var me *gomysql.MyError
+	if errors.As(err, &me) {
+		msg := strings.ToLower(me.Message)
+		switch {
+		case me.Code == 1236 && (strings.Contains(msg, "same server_uuid") || strings.Contains(msg, "same server_id") || strings.Contains(msg, "same server id")):
+			return fmt.Errorf("%w: %s: %s: another replica uses the same server_id; give this keyspace's source URL a free range with ?server_id=N", engines.ErrMisconfigured, s.cfg.Addr(), me.Message)
+		case me.Code == 1236:
+			return fmt.Errorf("%w: %s: %s", engines.ErrPositionUnavailable, s.cfg.Addr(), me.Message)
+		case me.Code == 1227:
+			return fmt.Errorf("%w: %s: %s: GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO %q", engines.ErrMisconfigured, s.cfg.Addr(), me.Message, s.cfg.User)
+		case me.Code == 1047 || me.Code == 1235:
+			return fmt.Errorf("%w: %s does not serve the binary log (%s): is a proxy in front of the database? point the source URL at the database server itself", engines.ErrMisconfigured, s.cfg.Addr(), me.Message)
+		}
+		return s.classify(err)
+	}
+	if errors.Is(err, replication.ErrSyncClosed) || errors.Is(err, replication.ErrNeedSyncAgain) || errors.Is(err, io.EOF) ||
+		strings.Contains(err.Error(), "connection") || strings.Contains(err.Error(), "i/o timeout") || strings.Contains(err.Error(), "EOF") {
+		return fmt.Errorf("%w: replication connection to %s: %v", engines.ErrSourceUnavailable, s.cfg.Addr(), err)
+	}
+	return s.classify(err)
+}
