@@ -108,34 +108,6 @@ func (s *Source) ready(ctx context.Context) (string, error) {
 	return flavor, nil
 }
 
-// classify turns a server error into one of the engines sentinels, with a
-// message that names the fix.
-func (s *Source) classify(err error) error {
-	if err == nil {
-		return nil
-	}
-	var me *mysql.MySQLError
-	if errors.As(err, &me) {
-		switch me.Number {
-		case 1045:
-			return fmt.Errorf("%w: %s refused user %q (%v): check the user and password of the source URL", engines.ErrSourceUnavailable, s.cfg.Addr(), s.cfg.User, me.Message)
-		case 1049:
-			return fmt.Errorf("%w: %s has no database %q: fix the database in the source URL", engines.ErrMisconfigured, s.cfg.Addr(), s.cfg.Database)
-		case 1044, 1142, 1143:
-			return fmt.Errorf("%w: %s: %v: GRANT SELECT ON %s.* TO %q", engines.ErrMisconfigured, s.cfg.Addr(), me.Message, quoteName(s.cfg.Database), s.cfg.User)
-		case 1227:
-			return fmt.Errorf("%w: %s: %v: GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO %q", engines.ErrMisconfigured, s.cfg.Addr(), me.Message, s.cfg.User)
-		}
-		return err
-	}
-	var ne interface{ Timeout() bool }
-	if errors.As(err, &ne) || errors.Is(err, mysql.ErrInvalidConn) || strings.Contains(err.Error(), "connect:") ||
-		strings.Contains(err.Error(), "connection refused") || strings.Contains(err.Error(), "EOF") {
-		return fmt.Errorf("%w: cannot reach %s: %v", engines.ErrSourceUnavailable, s.cfg.Addr(), err)
-	}
-	return err
-}
-
 // Tables implements engines.Source.
 func (s *Source) Tables(ctx context.Context) ([]string, error) {
 	names, err := listTables(ctx, s.db, s.cfg.Database)

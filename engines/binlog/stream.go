@@ -100,6 +100,7 @@ type reader struct {
 	skipRows int      // after a reconnect: rows of the replayed transaction to drop
 	skipGTID string   // … and its GTID
 	txnTime  time.Time
+	replayed bool // the transaction in progress is already in pos: ignore it
 
 	buf     []engines.Event
 	rowless bool // the last buffered event is a Commit without rows
@@ -205,10 +206,21 @@ func (r *reader) handle(ctx context.Context, ev *replication.BinlogEvent) error 
 			r.txnTime = time.UnixMicro(int64(e.OriginalCommitTimestamp)).UTC()
 		}
 	case *replication.QueryEvent:
+		if r.replayed {
+			r.replayed = !r.endsTxn(e)
+			return nil
+		}
 		return r.query(ctx, ev, e)
 	case *replication.RowsEvent:
+		if r.replayed {
+			return nil
+		}
 		return r.rows(ctx, ev, e)
 	case *replication.XIDEvent:
+		if r.replayed {
+			r.replayed = false
+			return nil
+		}
 		r.commit(ev)
 	case *replication.TransactionPayloadEvent:
 		for _, inner := range e.Events {
@@ -223,6 +235,14 @@ func (r *reader) handle(ctx context.Context, ev *replication.BinlogEvent) error 
 func (r *reader) beginTxn(gtid string) {
 	r.txnGTID, r.txnRows, r.inTxn = gtid, 0, false
 	r.txnTime = time.Time{}
+	// A MySQL-protocol server that ignores the GTID set of the dump request
+	// (Dolt does) sends transactions the position already holds.
+	r.replayed = false
+	if r.flavor == flavorMySQL && r.pos.gtid != nil {
+		if one, err := gomysql.ParseMysqlGTIDSet(gtid); err == nil && r.pos.gtid.Contain(one) {
+			r.replayed = true
+		}
+	}
 	if r.skipRows > 0 && gtid != r.skipGTID {
 		r.skipRows = 0 // not the transaction that was in flight: nothing to drop
 	}
@@ -234,6 +254,20 @@ func mysqlGTID(e *replication.GTIDEvent) string {
 		return fmt.Sprintf("%s:%s:%d", u, tag, e.GNO)
 	}
 	return fmt.Sprintf("%s:%d", u, e.GNO)
+}
+
+// endsTxn reports whether a query event ends a transaction: a COMMIT, or
+// a statement of its own (DDL).
+func (r *reader) endsTxn(e *replication.QueryEvent) bool {
+	q := strings.TrimSpace(string(e.Query))
+	switch {
+	case strings.EqualFold(q, "BEGIN"):
+		r.inTxn = true
+		return false
+	case strings.EqualFold(q, "COMMIT"):
+		return true
+	}
+	return !r.inTxn
 }
 
 // query handles BEGIN, COMMIT and DDL.
@@ -406,31 +440,4 @@ func sameColumns(a, b []string) bool {
 		}
 	}
 	return true
-}
-
-// classifyStream turns a replication error into an engines sentinel.
-func (s *Source) classifyStream(err error) error {
-	if err == nil {
-		return nil
-	}
-	var me *gomysql.MyError
-	if errors.As(err, &me) {
-		msg := strings.ToLower(me.Message)
-		switch {
-		case me.Code == 1236 && (strings.Contains(msg, "same server_uuid") || strings.Contains(msg, "same server_id") || strings.Contains(msg, "same server id")):
-			return fmt.Errorf("%w: %s: %s: another replica uses the same server_id; give this keyspace's source URL a free range with ?server_id=N", engines.ErrMisconfigured, s.cfg.Addr(), me.Message)
-		case me.Code == 1236:
-			return fmt.Errorf("%w: %s: %s", engines.ErrPositionUnavailable, s.cfg.Addr(), me.Message)
-		case me.Code == 1227:
-			return fmt.Errorf("%w: %s: %s: GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO %q", engines.ErrMisconfigured, s.cfg.Addr(), me.Message, s.cfg.User)
-		case me.Code == 1047 || me.Code == 1235:
-			return fmt.Errorf("%w: %s does not serve the binary log (%s): is a proxy in front of the database? point the source URL at the database server itself", engines.ErrMisconfigured, s.cfg.Addr(), me.Message)
-		}
-		return s.classify(err)
-	}
-	if errors.Is(err, replication.ErrSyncClosed) || errors.Is(err, replication.ErrNeedSyncAgain) || errors.Is(err, io.EOF) ||
-		strings.Contains(err.Error(), "connection") || strings.Contains(err.Error(), "i/o timeout") || strings.Contains(err.Error(), "EOF") {
-		return fmt.Errorf("%w: replication connection to %s: %v", engines.ErrSourceUnavailable, s.cfg.Addr(), err)
-	}
-	return s.classify(err)
 }
