@@ -87,3 +87,5 @@ func TestConformanceMariaDB(t *testing.T) {
 	h.src = openSource(t, m, testdb.ReplUser, testdb.ReplPass, "ks")
 	conformance.Run(t, h)
 }
+
+func (h *harness) UniqueKeys() bool { return true }

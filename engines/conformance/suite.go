@@ -31,10 +31,24 @@ func Run(t *testing.T, h Harness) {
 		{"ResumeMidTransaction", testResumeMidTransaction},
 		{"UntilToken", testUntilToken},
 		{"CompositeKey", testCompositeKey},
+		{"NoPrimaryKey", testNoPrimaryKey},
+
 		{"RandomDMLDuringCopy", testRandomDMLDuringCopy},
 		{"RandomDMLConcurrent", testRandomDMLConcurrent},
 		{"RandomDMLWithResume", testRandomDMLWithResume},
-		{"PositionUnavailable", testPositionUnavailable},
+	}
+	// Abilities not every engine has: run only where the harness has them.
+	if u, ok := h.(UniqueKeys); ok && u.UniqueKeys() {
+		tests = append(tests, struct {
+			name string
+			run  func(*testing.T, Harness)
+		}{"UniqueKeyInsteadOfPrimary", testUniqueKey})
+	}
+	if _, ok := h.(Purger); ok {
+		tests = append(tests, struct {
+			name string
+			run  func(*testing.T, Harness)
+		}{"PositionUnavailable", testPositionUnavailable})
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, h) })
@@ -546,10 +560,7 @@ func testRandomDMLWithResume(t *testing.T, h Harness) {
 // testPositionUnavailable: a position the source no longer holds is an
 // error of Open wrapping ErrPositionUnavailable.
 func testPositionUnavailable(t *testing.T, h Harness) {
-	p, ok := h.(Purger)
-	if !ok {
-		t.Skip("the harness cannot purge positions")
-	}
+	p := h.(Purger)
 	db, src := h.DB(t), h.Source(t)
 	table := newTable(t, db, "purge")
 	old := atCurrent(t, h, src, table)
@@ -558,5 +569,64 @@ func testPositionUnavailable(t *testing.T, h Harness) {
 	_, err := vstream.Open(context.Background(), vstream.Config{Keyspace: h.Keyspace(), Table: describe(t, src, table), Source: src}, old)
 	if !errors.Is(err, engines.ErrPositionUnavailable) {
 		t.Fatalf("opening at a purged position: %v, want ErrPositionUnavailable", err)
+	}
+}
+
+// testNoPrimaryKey: a table without any key streams with every column as
+// its key: copy in that order, changes, and a resume mid-copy (rows equal
+// in every column are indistinguishable: the suite avoids them).
+func testNoPrimaryKey(t *testing.T, h Harness) {
+	db, src := h.DB(t), h.Source(t)
+	table := fmt.Sprintf("cf_nokey_%d", tableSeq.Add(1))
+	exec(t, db, fmt.Sprintf("CREATE TABLE %s (a INT, b VARCHAR(16))", table))
+	for _, r := range []string{"(2,'x')", "(1,'z')", "(1,'a')", "(3,NULL)"} {
+		exec(t, db, fmt.Sprintf("INSERT INTO %s (a, b) VALUES %s", table, r))
+	}
+	tbl := describe(t, src, table)
+	if tbl.KeyKind != engines.AllColumns || len(tbl.Key) != 2 {
+		t.Fatalf("key of a table without keys: %v %v, want all columns", tbl.KeyKind, tbl.Key)
+	}
+	st := open(t, h, src, table, 2, fresh(h, table))
+	first := read(t, st, 2)
+	st.Close()
+	rest := read(t, open(t, h, src, table, 2, vstream.Options{From: first[1].Token}), 2)
+	got := show(append(first, rest...))
+	// NULL sorts first in MySQL's order.
+	if want := []string{"+ 1 a", "+ 1 z", "+ 2 x", "+ 3 NULL"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("copy with a resume: %q, want %q", got, want)
+	}
+	st = open(t, h, src, table, 0, atCurrent(t, h, src, table))
+	exec(t, db, fmt.Sprintf("UPDATE %s SET b = 'y' WHERE a = 2", table), fmt.Sprintf("DELETE FROM %s WHERE a = 3", table))
+	got = show(read(t, st, 3))
+	// Every column is the key: an update is a delete and an insert.
+	if want := []string{"- 2 x", "+ 2 y", "- 3 NULL"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("changes: %q, want %q", got, want)
+	}
+}
+
+// UniqueKeys is a Harness whose engine supports UNIQUE keys.
+type UniqueKeys interface{ UniqueKeys() bool }
+
+// testUniqueKey: without a primary key, a unique key over NOT NULL columns
+// is the streaming key.
+func testUniqueKey(t *testing.T, h Harness) {
+	db, src := h.DB(t), h.Source(t)
+	table := fmt.Sprintf("cf_uniq_%d", tableSeq.Add(1))
+	exec(t, db, fmt.Sprintf("CREATE TABLE %s (v INT, code VARCHAR(16) NOT NULL, UNIQUE KEY uk (code))", table))
+	for _, r := range []string{"(1,'m')", "(2,'c')", "(3,'x')"} {
+		exec(t, db, fmt.Sprintf("INSERT INTO %s (v, code) VALUES %s", table, r))
+	}
+	tbl := describe(t, src, table)
+	if tbl.KeyKind != engines.UniqueKey || len(tbl.Key) != 1 || tbl.Columns[tbl.Key[0]].Name != "code" {
+		t.Fatalf("key: %v %v, want the unique key on code", tbl.KeyKind, tbl.Key)
+	}
+	st := open(t, h, src, table, 2, fresh(h, table))
+	got := show(read(t, st, 3))
+	if want := []string{"+ 2 c", "+ 1 m", "+ 3 x"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("copy: %q, want %q (unique key order)", got, want)
+	}
+	exec(t, db, fmt.Sprintf("UPDATE %s SET v = 9 WHERE code = 'm'", table))
+	if got := show(read(t, st, 1)); got[0] != "* 9 m" {
+		t.Fatalf("update: %q", got)
 	}
 }
