@@ -22,6 +22,7 @@
 //	DECIMAL                               string, exact decimal text
 //	DATE, DATETIME                        time.Time (wall clock, UTC location)
 //	TIMESTAMP                             time.Time in UTC
+//	  … zero, or with a zero month or day  string, the text ("0000-00-00", "2024-00-15 …")
 //	TIME                                  string "[-]HH:MM:SS[.ffffff]"
 //	YEAR                                  int64
 //	CHAR, VARCHAR, TEXT, ENUM, SET        string (ENUM/SET as labels)

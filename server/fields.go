@@ -50,7 +50,53 @@ func fieldsOf(ctx *sql.Context, s sql.Schema) []*querypb.Field {
 		} else if types.IsDatetimeType(c.Type) {
 			f.Decimals = uint32(c.Type.(sql.DatetimeType).Precision())
 		}
+		asMySQL(ctx, c.Type, f, charSetResults)
 		fields[i] = f
 	}
 	return fields
+}
+
+// asMySQL corrects the column definitions where GMS's differ from MySQL's
+// (integration/binlog_types_test.go compares a VSTREAM's with MariaDB's):
+//   - numbers, BIT, YEAR and temporal types have the binary character set
+//     (go-sql-driver reads BIT as []byte only then);
+//   - FLOAT and DOUBLE have 31 decimals (NOT_FIXED_DEC: no fixed scale);
+//   - TIMESTAMP(n) has n decimals too, and DATETIME(n) and TIMESTAMP(n)
+//     the length of their text (19, or 20+n with a fraction);
+//   - TIME is GMS's only TIME type, TIME(6): 6 decimals, as its values;
+//   - YEAR is UNSIGNED ZEROFILL;
+//   - CHAR and VARCHAR have the length of their characters in the result
+//     character set (a latin1 CHAR(5) sent as utf8mb4 is 20);
+//   - TEXT and BLOB have BLOB_FLAG.
+func asMySQL(ctx *sql.Context, t sql.Type, f *querypb.Field, results sql.CharacterSetID) {
+	switch {
+	case types.IsFloat(t):
+		f.Decimals = 31
+	case types.IsTime(t): // DATE, DATETIME, TIMESTAMP
+		p := uint32(t.(sql.DatetimeType).Precision())
+		f.Decimals = p
+		if !types.IsDateType(t) {
+			f.ColumnLength = 19
+			if p > 0 {
+				f.ColumnLength += 1 + p
+			}
+		}
+		f.Flags |= uint32(querypb.MySqlFlag_BINARY_FLAG)
+	case types.IsTimespan(t):
+		f.Decimals = 6
+	case types.IsYear(t):
+		f.Flags |= uint32(querypb.MySqlFlag_ZEROFILL_FLAG)
+	}
+	if types.IsNumber(t) || types.IsTime(t) || types.IsTimespan(t) {
+		f.Charset = uint32(sql.Collation_binary)
+	}
+	if types.IsTextBlob(t) {
+		f.Flags |= uint32(querypb.MySqlFlag_BLOB_FLAG)
+	}
+	if st, ok := t.(sql.StringType); ok && results != sql.CharacterSet_Unspecified && !types.IsBinaryType(t) {
+		switch t.Type() {
+		case sqltypes.Char, sqltypes.VarChar:
+			f.ColumnLength = uint32(st.Length() * results.MaxLength())
+		}
+	}
 }

@@ -22,6 +22,9 @@ type Session struct {
 	// instances GMS planned, by table and alias name: GMS's planner drops
 	// table-function columns' nullability, which the header then restores.
 	planned map[string]sql.Schema
+	// omitPos is set while a VSTREAM that does not select pos is planned:
+	// its vstream() instance then skips encoding a token for every row.
+	omitPos bool
 }
 
 var (

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 
 	gmsserver "github.com/dolthub/go-mysql-server/server"
 	"github.com/dolthub/go-mysql-server/sql"
@@ -48,6 +49,9 @@ func (s *Server) serveVStream(ctx context.Context, c *mysql.Conn, query string, 
 			return "", nil, err
 		}
 		stmt := plan.Statement(entry.ColumnNames())
+		if sess, ok := sqlCtx.Session.(*Session); ok {
+			sess.omitPos = !selectsPos(plan)
+		}
 		return sqlparser.String(stmt), stmt, nil
 	}, nil, more, cb)
 }
@@ -103,6 +107,9 @@ func (s *Server) stream(ctx context.Context, c *mysql.Conn, query string,
 		return sqlerr.Of(err)
 	}
 	schema, iter, _, err := s.engine.QueryWithBindings(sqlCtx, text, parsed, exprs, nil)
+	if sess, ok := sqlCtx.Session.(*Session); ok {
+		sess.omitPos = false
+	}
 	if err != nil {
 		return sqlerr.Of(err)
 	}
@@ -175,7 +182,10 @@ func (s *Server) spool(ctx *sql.Context, c *mysql.Conn, schema sql.Schema, iter 
 		buf.Reset()
 		sql.ByteBufPool.Put(buf)
 	}()
-	res := &sqltypes.Result{Rows: make([][]sqltypes.Value, 0, rowsPerWrite)}
+	// Every batch carries the fields: the binary protocol (a prepared
+	// vstream()) sizes each row's NULL bitmap by them. (The fields are sent
+	// to the client once, with the header.)
+	res := &sqltypes.Result{Fields: fields, Rows: make([][]sqltypes.Value, 0, rowsPerWrite)}
 	var convErr error
 	flush := func() {
 		if len(res.Rows) > 0 && sendErr == nil {
@@ -285,4 +295,14 @@ func bindingExprs(bindings map[string]*querypb.BindVariable) (map[string]sqlpars
 		res[name] = expr
 	}
 	return res, nil
+}
+
+// selectsPos reports whether a VSTREAM lists the pos pseudo-column.
+func selectsPos(p *planner.Plan) bool {
+	for _, c := range p.Select {
+		if strings.EqualFold(c, "pos") {
+			return true
+		}
+	}
+	return false
 }

@@ -164,7 +164,11 @@ func (f *vstreamFunc) RowIter(ctx *sql.Context, row sql.Row) (sql.RowIter, error
 	if err != nil {
 		return nil, err
 	}
-	return &streamIter{st: st, entry: f.entry, state: state}, nil
+	it := &streamIter{st: st, entry: f.entry, state: state}
+	if sess, ok := ctx.Session.(*Session); ok {
+		it.omitPos = sess.omitPos
+	}
+	return it, nil
 }
 
 // token parses a token, or a position in the source's own form.
@@ -185,9 +189,10 @@ var opText = map[byte]string{'+': "+", '*': "*", '-': "-"}
 
 // streamIter turns stream rows into GMS rows: op, values, pos.
 type streamIter struct {
-	st    *vstream.Stream
-	entry *catalog.Entry
-	state *vstream.StreamState
+	st      *vstream.Stream
+	entry   *catalog.Entry
+	state   *vstream.StreamState
+	omitPos bool // the statement does not show pos: skip encoding it
 }
 
 func (it *streamIter) Next(ctx *sql.Context) (sql.Row, error) {
@@ -202,6 +207,9 @@ func (it *streamIter) Next(ctx *sql.Context) (sql.Row, error) {
 	row = append(row, opText[r.Op])
 	if row, err = it.entry.Values(ctx, r.Values, row); err != nil {
 		return nil, it.resumeError(err)
+	}
+	if it.omitPos {
+		return append(row, nil), nil
 	}
 	return append(row, r.Token.String()), nil
 }

@@ -101,7 +101,13 @@ type Stream struct {
 	changes *changes
 	until   *Bound
 	openPos engines.Position // the source position when the stream opened
-	columns []string         // the table's columns as the stream presents them
+	// boundMemo remembers the comparison of the last row position with the
+	// end bound.
+	boundMemo struct {
+		pos engines.Position
+		cmp int
+	}
+	columns []string // the table's columns as the stream presents them
 	remap   remapCache
 
 	// The processing state: see the package doc.
@@ -204,7 +210,10 @@ func (s *Stream) Next(ctx context.Context) (*Row, error) {
 			row := s.queue[s.qHead]
 			s.queue[s.qHead] = Row{} // let the values go
 			s.qHead++
-			if s.until != nil && !row.Token.Copying && pastBound(s.src, row.Token, s.until) {
+			// Copy rows are never past the bound, not even the last one,
+			// whose token is a replicate token at its snapshot (which may
+			// be newer than the bound when other tables changed since).
+			if s.until != nil && !row.copyRow && s.pastBound(row.Token) {
 				s.queue, s.qHead = s.queue[:0], 0
 				s.end, s.dropped = io.EOF, true
 				return nil, io.EOF
@@ -280,9 +289,51 @@ func (s *Stream) step(ctx context.Context) error {
 	return s.consume(ctx, s.atBound)
 }
 
-// readChunk reads the next copy chunk from a fresh snapshot. The chunk waits
-// until the change stream has caught up with the snapshot's position.
+// Reconnector is implemented by sources whose change stream re-establishes
+// a broken connection for a while (ReconnectWindow) before it fails. A copy
+// in progress then retries, for as long, a chunk whose snapshot failed
+// because the source was unreachable (engines.ErrSourceUnavailable), so a
+// source restart or a dropped connection mid-copy does not end the stream.
+type Reconnector interface {
+	ReconnectWindow() time.Duration
+}
+
+// readChunk reads the next copy chunk from a fresh snapshot (see
+// readChunkOnce), retrying it while the source is unreachable, within the
+// source's reconnect window, once the change stream runs. A failed attempt
+// changes nothing: the chunk's rows are only kept when all were read.
 func (s *Stream) readChunk(ctx context.Context) error {
+	var downSince time.Time
+	wait := 100 * time.Millisecond
+	for {
+		err := s.readChunkOnce(ctx)
+		r, ok := s.src.(Reconnector)
+		if err == nil || !ok || s.changes == nil || !errors.Is(err, engines.ErrSourceUnavailable) || ctx.Err() != nil {
+			return err
+		}
+		select {
+		case <-s.changes.done:
+			return err // the change stream gave up, or failed
+		default:
+		}
+		if downSince.IsZero() {
+			downSince = time.Now()
+		}
+		if time.Since(downSince) >= r.ReconnectWindow() {
+			return err
+		}
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+		wait = min(2*wait, 2*time.Second)
+	}
+}
+
+// readChunkOnce reads the next copy chunk from a fresh snapshot. The chunk
+// waits until the change stream has caught up with the snapshot's position.
+func (s *Stream) readChunkOnce(ctx context.Context) error {
 	if s.cfg.State != nil {
 		est := int64(-1)
 		if e, ok := s.src.(engines.RowEstimator); ok {
@@ -383,11 +434,19 @@ func (s *Stream) atBound() (bool, error) {
 	return c > 0 || (c == 0 && s.until.Skip == 0), nil
 }
 
-func pastBound(src Source, t Token, b *Bound) bool {
-	c, err := src.ComparePositions(t.Pos, b.Pos)
-	if err != nil {
-		return true
+// pastBound reports whether a row lies after the end bound. The rows of a
+// transaction share their position, so the position comparison is made
+// once per transaction.
+func (s *Stream) pastBound(t Token) bool {
+	b := s.until
+	if t.Pos != s.boundMemo.pos || s.boundMemo.pos == "" {
+		c, err := s.src.ComparePositions(t.Pos, b.Pos)
+		if err != nil {
+			return true
+		}
+		s.boundMemo.pos, s.boundMemo.cmp = t.Pos, c
 	}
+	c := s.boundMemo.cmp
 	return c > 0 || (c == 0 && t.Skip > b.Skip)
 }
 

@@ -30,12 +30,19 @@ type Config struct {
 	ConnectTimeout time.Duration
 	// Heartbeat is the period the server sends heartbeats while idle.
 	Heartbeat time.Duration
+	// Reconnect is how long a stream whose replication connection broke
+	// keeps trying to re-establish it before it fails (URL parameter
+	// reconnect, default DefaultReconnect; 0 fails at once).
+	Reconnect time.Duration
 }
+
+// DefaultReconnect is Config.Reconnect when the URL does not set it.
+const DefaultReconnect = 30 * time.Second
 
 // ParseURL reads mysql://user:pass@host:port/db?params. Errors never show
 // the password.
 func ParseURL(u *url.URL) (Config, error) {
-	cfg := Config{Port: 3306, ConnectTimeout: 10 * time.Second, Heartbeat: time.Second}
+	cfg := Config{Port: 3306, ConnectTimeout: 10 * time.Second, Heartbeat: time.Second, Reconnect: DefaultReconnect}
 	if u.Scheme != "mysql" {
 		return cfg, fmt.Errorf("%w: scheme %q is not mysql", engines.ErrMisconfigured, u.Scheme)
 	}
@@ -64,9 +71,9 @@ func ParseURL(u *url.URL) (Config, error) {
 	q := u.Query()
 	for k := range q {
 		switch k {
-		case "server_id", "tls", "timeout", "heartbeat":
+		case "server_id", "tls", "timeout", "heartbeat", "reconnect":
 		default:
-			return cfg, fmt.Errorf("%w: unknown URL parameter %q (known: server_id, tls, timeout, heartbeat)", engines.ErrMisconfigured, k)
+			return cfg, fmt.Errorf("%w: unknown URL parameter %q (known: server_id, tls, timeout, heartbeat, reconnect)", engines.ErrMisconfigured, k)
 		}
 	}
 	if s := q.Get("server_id"); s != "" {
@@ -93,6 +100,13 @@ func ParseURL(u *url.URL) (Config, error) {
 			}
 			*dst = d
 		}
+	}
+	if s := q.Get("reconnect"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d < 0 {
+			return cfg, fmt.Errorf("%w: reconnect=%q: want a duration such as 30s (0: do not reconnect)", engines.ErrMisconfigured, s)
+		}
+		cfg.Reconnect = d
 	}
 	return cfg, nil
 }

@@ -11,6 +11,14 @@
 // binlog_snapshot_file/position; MySQL: the table locked for the instant
 // the snapshot starts), so chunks and binlog meet exactly.
 //
+// A replication connection that breaks (a source restart, a dropped or hung
+// network) is re-established from the last transaction the stream sent; the
+// rows already sent of a transaction in flight are dropped when it is read
+// again, so nothing is sent twice. The stream tries for the URL parameter
+// reconnect (default 30s) before it fails with the position it last sent;
+// a copy in progress retries its chunks as long. The connections of a
+// stream close as soon as it is stopped.
+//
 // Positions are written as vtgate does: "MySQL56/<gtid set>",
 // "MariaDB/<domain-server-seq,...>", and "FilePos/<file>:<offset>" when the
 // server has no GTIDs.

@@ -3,6 +3,7 @@ package binlog
 import (
 	"context"
 	"database/sql"
+	"encoding/hex"
 	"fmt"
 	"sort"
 	"strings"
@@ -37,6 +38,9 @@ func readTable(ctx context.Context, db *sql.DB, schema, name string) (*tableInfo
 			return nil, err
 		}
 		c.init()
+		if (c.kind == kEnum || c.kind == kSet) && lossyLabels(c.labels) {
+			exactLabels(ctx, db, schema, name, &c)
+		}
 		ec := engines.Column{
 			Name: c.name, Type: c.columnType, Nullable: nullable == "YES",
 			AutoIncrement: strings.Contains(strings.ToLower(extra), "auto_increment"), Comment: comment,
@@ -61,6 +65,71 @@ func readTable(ctx context.Context, db *sql.DB, schema, name string) (*tableInfo
 		return nil, err
 	}
 	return t, nil
+}
+
+// lossyLabels reports whether ENUM or SET members may have lost characters:
+// MySQL's and MariaDB's metadata (information_schema, SHOW CREATE TABLE)
+// hold them in utf8mb3, where a character outside it (an emoji) reads '?'.
+func lossyLabels(labels []string) bool {
+	for _, l := range labels {
+		if strings.Contains(l, "?") {
+			return true
+		}
+	}
+	return false
+}
+
+// exactLabels reads the members of an ENUM or SET column exactly: MariaDB
+// gives a variable the column's type (TYPE OF) in a compound statement,
+// which needs no privilege beyond SELECT; setting it to each index (ENUM)
+// or bit (SET) yields each member in the column's character set. Servers
+// without compound statements outside routines (MySQL) keep the members
+// as the metadata shows them.
+func exactLabels(ctx context.Context, db *sql.DB, schema, table string, c *column) {
+	value := "i"
+	if c.kind == kSet {
+		value = "1 << (i - 1)"
+	}
+	q := fmt.Sprintf("BEGIN NOT ATOMIC DECLARE x TYPE OF %s.%s.%s; DECLARE i INT DEFAULT 1; DECLARE o LONGTEXT DEFAULT ''; "+
+		"WHILE i <= %d DO SET x = %s; SET o = CONCAT(o, HEX(x), ','); SET i = i + 1; END WHILE; SELECT o; END",
+		quoteName(schema), quoteName(table), quoteName(c.name), len(c.labels), value)
+	var out string
+	if err := db.QueryRowContext(ctx, q).Scan(&out); err != nil {
+		return
+	}
+	parts := strings.Split(strings.TrimSuffix(out, ","), ",")
+	if len(parts) != len(c.labels) {
+		return
+	}
+	decode := decoderFor(c.charset)
+	labels := make([]string, len(parts))
+	for i, h := range parts {
+		b, err := hex.DecodeString(h)
+		if err != nil {
+			return
+		}
+		labels[i] = string(b)
+		if decode != nil {
+			labels[i] = decode(b)
+		}
+	}
+	c.labels = labels
+	c.columnType = labelsType(c.columnType, labels)
+}
+
+// labelsType rewrites the members of "enum(…)" or "set(…)" (and keeps what
+// follows the list).
+func labelsType(columnType string, labels []string) string {
+	i := strings.IndexByte(columnType, '(')
+	j := strings.LastIndexByte(columnType, ')')
+	if i < 0 || j < i {
+		return columnType
+	}
+	q := make([]string, len(labels))
+	for k, l := range labels {
+		q[k] = "'" + strings.ReplaceAll(strings.ReplaceAll(l, `\`, `\\`), "'", "''") + "'"
+	}
+	return columnType[:i+1] + strings.Join(q, ",") + columnType[j:]
 }
 
 // readKey picks the streaming key: the primary key, else a unique key over

@@ -31,9 +31,12 @@ type Source struct {
 	log      *slog.Logger
 	nextID   atomic.Uint32 // server_id of the next replication connection
 
-	mu     sync.Mutex
-	flavor string // detected on first use
-	tables map[string]*tableInfo
+	mu      sync.Mutex
+	flavor  string // detected on first use
+	account string // CURRENT_USER() of the source user, as 'user'@'host'
+	tables  map[string]*tableInfo
+
+	pre preflightState // see preflight.go
 }
 
 var (
@@ -82,10 +85,19 @@ func Open(ctx context.Context, keyspace string, u *url.URL, opts Options) (*Sour
 // Close closes the source's connections.
 func (s *Source) Close() error { return s.db.Close() }
 
-// serverID is the replica server_id of a new replication connection.
-func (s *Source) serverID() uint32 { return s.nextID.Add(1) - 1 }
+// serverID is the replica server_id of a new replication connection: each
+// replication connection of the source registers with its own (0 is not a
+// valid server_id and is skipped when the counter wraps).
+func (s *Source) serverID() uint32 {
+	for {
+		if id := s.nextID.Add(1) - 1; id != 0 {
+			return id
+		}
+	}
+}
 
-// ready detects the flavor once and checks the server's settings.
+// ready detects the flavor (and the source user's account) once. The
+// server's settings are checked by preflight.
 func (s *Source) ready(ctx context.Context) (string, error) {
 	s.mu.Lock()
 	flavor := s.flavor
@@ -93,8 +105,8 @@ func (s *Source) ready(ctx context.Context) (string, error) {
 	if flavor != "" {
 		return flavor, nil
 	}
-	var version, comment string
-	err := s.db.QueryRowContext(ctx, "SELECT VERSION(), @@version_comment").Scan(&version, &comment)
+	var version, comment, account string
+	err := s.db.QueryRowContext(ctx, "SELECT VERSION(), @@version_comment, CURRENT_USER()").Scan(&version, &comment, &account)
 	if err != nil {
 		return "", s.classify(err)
 	}
@@ -103,7 +115,7 @@ func (s *Source) ready(ctx context.Context) (string, error) {
 		flavor = flavorMariaDB
 	}
 	s.mu.Lock()
-	s.flavor = flavor
+	s.flavor, s.account = flavor, accountOf(account)
 	s.mu.Unlock()
 	return flavor, nil
 }
@@ -126,6 +138,9 @@ func (s *Source) Table(ctx context.Context, name string) (*engines.Table, error)
 // loadTable reads a table's schema and caches it for decoding.
 func (s *Source) loadTable(ctx context.Context, name string) (*tableInfo, error) {
 	t, err := readTable(ctx, s.db, s.cfg.Database, name)
+	if errors.Is(err, engines.ErrTableNotFound) {
+		return nil, s.invisibleTable(ctx, name, err)
+	}
 	if err != nil {
 		return nil, s.classify(err)
 	}
@@ -166,6 +181,9 @@ func (s *Source) EstimateRows(ctx context.Context, table string) (int64, error) 
 
 // Current implements engines.Source.
 func (s *Source) Current(ctx context.Context) (engines.Position, error) {
+	if err := s.preflight(ctx, checkRead); err != nil {
+		return "", err
+	}
 	p, err := s.current(ctx, s.db)
 	if err != nil {
 		return "", err

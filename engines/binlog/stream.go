@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	gomysql "github.com/go-mysql-org/go-mysql/mysql"
@@ -16,10 +18,14 @@ import (
 )
 
 // Reconnection: a broken replication connection is re-established from the
-// last transaction boundary, for at most this long.
+// last transaction boundary sent, for at most Config.Reconnect in a row;
+// attempts start reconnectFirst apart and back off to reconnectMax. A
+// connection that delivered a transaction, or stayed up healthyAfter, was a
+// success: the next failure starts a new window.
 const (
-	reconnectFor   = 30 * time.Second
 	reconnectFirst = 100 * time.Millisecond
+	reconnectMax   = 2 * time.Second
+	healthyAfter   = time.Second
 	batchEvents    = 1024
 )
 
@@ -33,6 +39,9 @@ func (e *sendError) Unwrap() error { return e.err }
 // Stream implements engines.Source: it reads the binary log as a replica
 // from the transaction after from.
 func (s *Source) Stream(ctx context.Context, from engines.Position, tables []string, send func([]engines.Event) error) error {
+	if err := s.preflight(ctx, checkStream); err != nil {
+		return err
+	}
 	flavor, err := s.ready(ctx)
 	if err != nil {
 		return err
@@ -41,10 +50,7 @@ func (s *Source) Stream(ctx context.Context, from engines.Position, tables []str
 	if err != nil {
 		return err
 	}
-	r := &reader{s: s, flavor: flavor, pos: start, want: make(map[string]bool, len(tables)), send: send}
-	for _, t := range tables {
-		r.want[strings.ToLower(t)] = true
-	}
+	r := newReader(s, flavor, start, tables, send)
 	var downSince time.Time
 	wait := reconnectFirst
 	for {
@@ -58,27 +64,43 @@ func (s *Source) Stream(ctx context.Context, from engines.Position, tables []str
 		case !r.established:
 			return s.classifyStream(err)
 		}
+		// Everything sent is before sentPos (plus sentRows rows of the
+		// transaction after it): that is where a failure leaves the reader.
 		err = s.classifyStream(err)
 		if !errors.Is(err, engines.ErrSourceUnavailable) {
-			return engines.AtPosition(r.pos.engine(), err)
+			return engines.AtPosition(r.sentPos.engine(), err)
 		}
+		if r.progressed || (!r.upSince.IsZero() && time.Since(r.upSince) >= healthyAfter) {
+			downSince, wait = time.Time{}, reconnectFirst
+		}
+		r.progressed = false
 		if downSince.IsZero() {
 			downSince = time.Now()
 		}
-		if time.Since(downSince) > reconnectFor {
-			return engines.AtPosition(r.pos.engine(), fmt.Errorf("%w (reconnecting for %s did not help)", err, reconnectFor))
+		if window := s.cfg.Reconnect; time.Since(downSince) >= window {
+			if window > 0 {
+				err = fmt.Errorf("%w (reconnecting for %s did not help)", err, window)
+			}
+			return engines.AtPosition(r.sentPos.engine(), err)
 		}
-		s.log.Warn("replication connection lost; reconnecting", "pos", r.pos.String(), "err", err)
+		s.log.Warn("replication connection lost; reconnecting", "pos", r.sentPos.String(), "err", err)
 		select {
 		case <-time.After(wait):
 		case <-ctx.Done():
 			return context.Cause(ctx)
 		}
-		wait = min(2*wait, 2*time.Second)
-		if r.progressed {
-			downSince, wait, r.progressed = time.Time{}, reconnectFirst, false
-		}
+		wait = min(2*wait, reconnectMax)
 	}
+}
+
+// newReader is the reader of a Stream of tables from start, before it
+// connects. (The replay tests build theirs here too.)
+func newReader(s *Source, flavor string, start position, tables []string, send func([]engines.Event) error) *reader {
+	r := &reader{s: s, flavor: flavor, pos: start, want: make(map[string]bool, len(tables)), send: send}
+	for _, t := range tables {
+		r.want[strings.ToLower(t)] = true
+	}
+	return r
 }
 
 // reader is one Stream's state across reconnections.
@@ -88,19 +110,27 @@ type reader struct {
 	want        map[string]bool
 	send        func([]engines.Event) error
 	established bool
-	progressed  bool // a transaction was sent since the last reconnect
+	progressed  bool      // events were sent since the last failure
+	upSince     time.Time // when the current connection delivered its first event
 
-	pos      position // after the last complete transaction processed
-	sentPos  position // after the last complete transaction sent: where a reconnect resumes
-	file     string   // current binlog file (file positions)
-	txnGTID  string   // GTID of the transaction in progress
-	inTxn    bool     // between BEGIN and its commit
-	txnRows  int      // rows of the transaction in progress, seen
-	sentRows int      // … and sent
-	skipRows int      // after a reconnect: rows of the replayed transaction to drop
-	skipGTID string   // … and its GTID
-	txnTime  time.Time
-	replayed bool // the transaction in progress is already in pos: ignore it
+	pos     position // after the last complete transaction processed
+	file    string   // current binlog file (file positions)
+	txnGTID string   // GTID of the transaction in progress
+	inTxn   bool     // between BEGIN and its commit
+	txnRows int      // rows of the transaction in progress, seen (dropped ones included)
+	txnTime time.Time
+
+	// What send has been given, updated only when a batch is sent: a
+	// reconnect resumes at sentPos and drops the first sentRows rows of
+	// transaction sentTxn, which were sent before the connection broke.
+	// They survive reconnects that break again before the replay passes
+	// them.
+	sentPos  position
+	sentTxn  string
+	sentRows int
+	skipRows int    // during a replay: rows of the transaction still to drop
+	skipGTID string // … and its GTID
+	replayed bool   // the transaction in progress is already in pos: ignore it
 
 	buf     []engines.Event
 	rowless bool // the last buffered event is a Commit without rows
@@ -116,20 +146,32 @@ func (r *reader) run(ctx context.Context) error {
 		ReadTimeout: 10*s.cfg.Heartbeat + 5*time.Second, DisableRetrySync: true,
 		EventCacheCount: 512, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
+	var closing atomic.Bool
+	cfg.Dialer = dialUntil(ctx, s.cfg.ConnectTimeout, &closing)
 	syncer := replication.NewBinlogSyncer(cfg)
 	// Closing kills the dump thread with KILL, which returns only once the
 	// server notices (up to a heartbeat later): let that finish in the
-	// background so the stream ends at once.
-	defer func() { go syncer.Close() }()
+	// background so the stream ends at once. (The connection itself closes
+	// as soon as ctx ends: see dialUntil.)
+	defer func() {
+		closing.Store(true)
+		go syncer.Close()
+	}()
 	if r.established {
 		// Resume after the last transaction sent; the one in flight starts
 		// over from its beginning, so drop the rows already sent.
 		r.pos = r.sentPos.clone()
-		r.skipRows, r.skipGTID = r.sentRows, r.txnGTID
+		r.skipRows, r.skipGTID = r.sentRows, r.sentTxn
+		if r.skipRows > 0 {
+			s.log.Info("resuming replication inside a transaction: dropping the rows already sent",
+				"pos", r.pos.String(), "gtid", r.skipGTID, "rows", r.skipRows)
+		}
 	} else {
 		r.sentPos = r.pos.clone()
+		r.sentTxn, r.sentRows = "", 0
 	}
-	r.inTxn, r.txnRows, r.sentRows, r.txnGTID = false, 0, 0, ""
+	r.upSince = time.Time{}
+	r.inTxn, r.txnRows, r.txnGTID = false, 0, ""
 	r.buf, r.rowless = r.buf[:0], false
 	var st *replication.BinlogStreamer
 	var err error
@@ -146,6 +188,9 @@ func (r *reader) run(ctx context.Context) error {
 		ev, err := st.GetEvent(ctx)
 		if err != nil {
 			return err
+		}
+		if r.upSince.IsZero() {
+			r.upSince = time.Now()
 		}
 		if !r.established {
 			// The server checks the requested position before it sends
@@ -174,6 +219,43 @@ func (r *reader) run(ctx context.Context) error {
 	}
 }
 
+// dialUntil returns the replication connection's dialer: its connections
+// close as soon as ctx ends, so that a stream that is stopped while it
+// connects, or while the network hangs, returns at once instead of after
+// the connect or read timeout. Connections dialed once closing is set (the
+// one BinlogSyncer.Close opens to KILL the dump thread, which must outlive
+// the stream) are left alone.
+func dialUntil(ctx context.Context, timeout time.Duration, closing *atomic.Bool) func(context.Context, string, string) (net.Conn, error) {
+	return func(dctx context.Context, network, addr string) (net.Conn, error) {
+		d := net.Dialer{Timeout: timeout}
+		if closing.Load() || ctx.Err() != nil {
+			return d.DialContext(dctx, network, addr)
+		}
+		dctx, cancel := context.WithCancel(dctx)
+		defer cancel()
+		stopDial := context.AfterFunc(ctx, cancel)
+		c, err := d.DialContext(dctx, network, addr)
+		stopDial()
+		if err != nil {
+			return nil, err
+		}
+		cc := &closeOnDone{Conn: c}
+		cc.stop = context.AfterFunc(ctx, func() { c.Close() })
+		return cc, nil
+	}
+}
+
+// closeOnDone is a connection that dialUntil closes when its context ends.
+type closeOnDone struct {
+	net.Conn
+	stop func() bool
+}
+
+func (c *closeOnDone) Close() error {
+	c.stop()
+	return c.Conn.Close()
+}
+
 // flush sends the buffered events: everything processed is then sent.
 func (r *reader) flush() error {
 	if len(r.buf) == 0 {
@@ -183,7 +265,7 @@ func (r *reader) flush() error {
 		return &sendError{err}
 	}
 	r.sentPos = r.pos.clone()
-	r.sentRows = r.txnRows
+	r.sentTxn, r.sentRows = r.txnGTID, r.txnRows
 	r.buf, r.rowless = r.buf[:0], false
 	r.progressed = true
 	return nil
@@ -243,7 +325,7 @@ func (r *reader) beginTxn(gtid string) {
 			r.replayed = true
 		}
 	}
-	if r.skipRows > 0 && gtid != r.skipGTID {
+	if r.skipRows > 0 && !r.replayed && gtid != r.skipGTID {
 		r.skipRows = 0 // not the transaction that was in flight: nothing to drop
 	}
 }
@@ -310,7 +392,7 @@ func (r *reader) commit(ev *replication.BinlogEvent) {
 		r.buf = append(r.buf, c)
 	}
 	r.rowless = r.txnRows == 0
-	r.inTxn, r.txnRows, r.sentRows, r.txnGTID = false, 0, 0, ""
+	r.inTxn, r.txnRows, r.txnGTID = false, 0, ""
 	r.skipRows = 0
 }
 
@@ -441,3 +523,8 @@ func sameColumns(a, b []string) bool {
 	}
 	return true
 }
+
+// ReconnectWindow is how long a stream re-establishes a broken replication
+// connection before it fails (the URL parameter reconnect): a copy in
+// progress retries its chunks as long (see vstream.Reconnector).
+func (s *Source) ReconnectWindow() time.Duration { return s.cfg.Reconnect }

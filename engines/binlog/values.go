@@ -3,11 +3,20 @@ package binlog
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
+	"golang.org/x/text/encoding"
 	"golang.org/x/text/encoding/charmap"
+	"golang.org/x/text/encoding/japanese"
+	"golang.org/x/text/encoding/korean"
+	"golang.org/x/text/encoding/simplifiedchinese"
+	"golang.org/x/text/encoding/traditionalchinese"
+	"golang.org/x/text/encoding/unicode"
+	"golang.org/x/text/encoding/unicode/utf32"
 )
 
 // kind is how a column's values are represented (package engines lists the
@@ -46,9 +55,13 @@ type column struct {
 	charset    string
 	kind       kind
 	size       int      // BINARY(n): n
+	scale      int      // FLOAT(m,d), DOUBLE(m,d): d; -1 without
 	bits       int      // integer width
 	labels     []string // ENUM and SET members
-	latin1     bool     // binlog bytes are latin1, not UTF-8
+	// decode turns the binlog bytes of a character column (in its
+	// character set) into UTF-8; nil when they are UTF-8 already. (A
+	// SELECT's text is in the connection's utf8mb4.)
+	decode func([]byte) string
 }
 
 // init derives the kind and details from the MySQL types.
@@ -64,8 +77,10 @@ func (c *column) init() {
 		}
 	case "float":
 		c.kind = kFloat
+		c.scale = typeScale(ct)
 	case "double", "real", "double precision":
 		c.kind = kDouble
+		c.scale = typeScale(ct)
 	case "decimal", "numeric", "dec", "fixed":
 		c.kind = kDecimal
 	case "date":
@@ -98,7 +113,9 @@ func (c *column) init() {
 	default:
 		c.kind = kOther
 	}
-	c.latin1 = strings.EqualFold(c.charset, "latin1")
+	if c.kind == kChar {
+		c.decode = decoderFor(c.charset)
+	}
 }
 
 // typeLength reads n from "binary(n)".
@@ -114,7 +131,23 @@ func typeLength(ct string) int {
 	return n
 }
 
-// typeLabels reads the members of "enum('a','b”c')".
+// typeScale reads d from "float(m,d)", or -1.
+func typeScale(ct string) int {
+	i, j := strings.IndexByte(ct, ','), strings.IndexByte(ct, ')')
+	if i < 0 || j < i {
+		return -1
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(ct[i+1 : j]))
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+// typeLabels reads the members of an ENUM or SET type as MySQL's metadata
+// quotes them, a quote doubled and a backslash escaping the next character:
+//
+//	enum('a','b''c','d\\e')  →  a, b'c, d\e
 func typeLabels(ct string) []string {
 	i := strings.IndexByte(ct, '(')
 	if i < 0 {
@@ -150,10 +183,12 @@ const (
 	layoutDatetime = "2006-01-02 15:04:05.999999999"
 )
 
-// parseTime reads a DATE, DATETIME or TIMESTAMP text as UTC. A zero date
-// (0000-00-00) stays text: no time.Time holds it.
+// parseTime reads a DATE, DATETIME or TIMESTAMP text as UTC. A date no
+// time.Time holds, the zero date (0000-00-00) and a date with a zero month
+// or day (2024-00-15, which MySQL accepts unless sql_mode has
+// NO_ZERO_IN_DATE), stays text.
 func parseTime(s string, k kind) (any, error) {
-	if strings.HasPrefix(s, "0000-00-00") {
+	if zeroInDate(s) {
 		return s, nil
 	}
 	layout := layoutDatetime
@@ -165,6 +200,31 @@ func parseTime(s string, k kind) (any, error) {
 		return nil, err
 	}
 	return t, nil
+}
+
+// zeroInDate reports whether a date text ("YYYY-MM-DD…") has a zero month
+// or day.
+func zeroInDate(s string) bool {
+	return len(s) >= 10 && s[4] == '-' && s[7] == '-' && (s[5:7] == "00" || s[8:10] == "00")
+}
+
+// float32Text rounds a FLOAT as MySQL and MariaDB show it: to 6
+// significant digits (FLT_DIG), or to d decimals for FLOAT(m,d), so the
+// value VSTREAM prints is the one a SELECT prints. (The text of a SELECT,
+// which the copy phase reads, is already rounded so.)
+func float32Text(f float32, scale int) float32 {
+	if math.IsInf(float64(f), 0) || math.IsNaN(float64(f)) {
+		return f
+	}
+	text := strconv.FormatFloat(float64(f), 'g', 6, 32)
+	if scale >= 0 {
+		text = strconv.FormatFloat(float64(f), 'f', scale, 32)
+	}
+	r, err := strconv.ParseFloat(text, 32)
+	if err != nil {
+		return f
+	}
+	return float32(r)
 }
 
 // fromBinlog turns a value go-mysql decoded from a row event into the
@@ -180,7 +240,7 @@ func (c *column) fromBinlog(v any) (any, error) {
 		return toUint64(v, c.bits)
 	case kFloat:
 		if f, ok := v.(float32); ok {
-			return f, nil
+			return float32Text(f, c.scale), nil
 		}
 	case kDouble:
 		if f, ok := v.(float64); ok {
@@ -201,8 +261,8 @@ func (c *column) fromBinlog(v any) (any, error) {
 		return toInt64(v)
 	case kChar, kJSON:
 		b := bytesOf(v)
-		if c.latin1 {
-			return latin1String(b), nil
+		if c.decode != nil {
+			return c.decode(b), nil
 		}
 		return string(b), nil
 	case kBinary, kOther:
@@ -282,12 +342,62 @@ func bytesOf(v any) []byte {
 	return []byte(fmt.Sprint(v))
 }
 
-func latin1String(b []byte) string {
-	s, err := charmap.Windows1252.NewDecoder().Bytes(b)
-	if err != nil {
-		return string(b)
+// decoderFor returns the conversion of a character set's bytes to UTF-8,
+// or nil for UTF-8 (utf8mb3, utf8mb4), ASCII, binary and character sets it
+// does not know (whose bytes are passed on as they are).
+func decoderFor(charset string) func([]byte) string {
+	switch strings.ToLower(charset) {
+	case "latin1":
+		return latin1String
+	case "", "utf8", "utf8mb3", "utf8mb4", "ascii", "binary":
+		return nil
 	}
-	return string(s)
+	enc := charsets[strings.ToLower(charset)]
+	if enc == nil {
+		return nil
+	}
+	return func(b []byte) string {
+		s, err := enc.NewDecoder().Bytes(b)
+		if err != nil {
+			return string(b)
+		}
+		return string(s)
+	}
+}
+
+// charsets are the MySQL character sets with a decoder, by MySQL name
+// (latin1 is latin1String).
+var charsets = map[string]encoding.Encoding{
+	"latin2": charmap.ISO8859_2, "latin5": charmap.ISO8859_9, "latin7": charmap.ISO8859_13,
+	"greek": charmap.ISO8859_7, "hebrew": charmap.ISO8859_8,
+	"cp1250": charmap.Windows1250, "cp1251": charmap.Windows1251, "cp1256": charmap.Windows1256, "cp1257": charmap.Windows1257,
+	"cp850": charmap.CodePage850, "cp852": charmap.CodePage852, "cp866": charmap.CodePage866,
+	"koi8r": charmap.KOI8R, "koi8u": charmap.KOI8U, "macroman": charmap.Macintosh,
+	"gbk": simplifiedchinese.GBK, "gb2312": simplifiedchinese.GBK, "gb18030": simplifiedchinese.GB18030,
+	"big5": traditionalchinese.Big5, "sjis": japanese.ShiftJIS, "cp932": japanese.ShiftJIS,
+	"ujis": japanese.EUCJP, "eucjpms": japanese.EUCJP, "euckr": korean.EUCKR,
+	"ucs2": unicode.UTF16(unicode.BigEndian, unicode.IgnoreBOM), "utf16": unicode.UTF16(unicode.BigEndian, unicode.IgnoreBOM),
+	"utf16le": unicode.UTF16(unicode.LittleEndian, unicode.IgnoreBOM), "utf32": utf32.UTF32(utf32.BigEndian, utf32.IgnoreBOM),
+}
+
+// latin1String decodes MySQL's latin1, which is Windows-1252 with the five
+// bytes that code page leaves undefined (0x81, 0x8D, 0x8F, 0x90, 0x9D)
+// mapped to the C1 controls of the same number, as MySQL converts them.
+func latin1String(b []byte) string {
+	var sb strings.Builder
+	sb.Grow(len(b))
+	for _, c := range b {
+		if c < 0x80 {
+			sb.WriteByte(c)
+			continue
+		}
+		r := charmap.Windows1252.DecodeByte(c)
+		if r == utf8.RuneError {
+			r = rune(c)
+		}
+		sb.WriteRune(r)
+	}
+	return sb.String()
 }
 
 func toInt64(v any) (int64, error) {

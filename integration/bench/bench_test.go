@@ -5,22 +5,42 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/vstreamd/vstreamd/integration/testdb"
 )
 
 // TestShortRun runs the whole harness briefly so it cannot rot. It checks
-// that every scenario produced its figures, never their values.
+// that every scenario produced its figures, never their values. Without
+// MariaDB installed the mariadb scenarios are skipped (and then their
+// figures are not required) unless VSTREAMD_REQUIRE_INTEGRATION is set.
 func TestShortRun(t *testing.T) {
 	rep, err := run(context.Background(), options{short: true, rate: 500})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]bool{"latency/commit->client p99": false, "copy/VSTREAM copy": false}
-	for _, r := range rep.Results {
-		want[r.Scenario+"/"+r.Metric] = true
+	want := []string{"latency/commit->client p99", "copy/VSTREAM copy"}
+	mariadb := []string{
+		"mariadb-stream/VSTREAM multi-row", "mariadb-stream/VSTREAM single-row", "mariadb-copy/VSTREAM copy",
+		"mariadb-latency/commit->client p50", "mariadb-latency/commit->client p99", "mariadb-latency/send->client p99",
 	}
-	for k, ok := range want {
-		if !ok {
+	switch {
+	case len(rep.Skipped) == 0:
+		want = append(want, mariadb...)
+	case testdb.Required():
+		t.Errorf("skipped: %v", rep.Skipped)
+	default:
+		t.Logf("skipped: %v", rep.Skipped)
+	}
+	for _, k := range want {
+		sc, metric, _ := strings.Cut(k, "/")
+		r, ok := rep.find(sc, metric)
+		switch {
+		case !ok:
 			t.Errorf("no figure %s", k)
+		case strings.HasPrefix(sc, "mariadb-") && r.BaseName == "":
+			t.Errorf("figure %s has no baseline", k)
+		case strings.HasPrefix(sc, "mariadb-") && (r.MinRatio != 0 || r.MaxValue != 0) && r.Met == nil:
+			t.Errorf("figure %s has a target but no verdict", k)
 		}
 	}
 	var b bytes.Buffer
@@ -30,5 +50,21 @@ func TestShortRun(t *testing.T) {
 	}
 	if err := rep.writeJSON(t.TempDir() + "/r.json"); err != nil {
 		t.Fatal(err)
+	}
+	t.Logf("\n%s", b.String())
+}
+
+// TestOnly checks the scenario selection.
+func TestOnly(t *testing.T) {
+	sel, explicit, err := selected("")
+	if err != nil || explicit || len(sel) != len(scenarios) {
+		t.Fatalf("all: %v %v %v", sel, explicit, err)
+	}
+	sel, explicit, err = selected("embedded, mariadb-copy")
+	if err != nil || !explicit || !sel["latency"] || !sel["copy"] || !sel["mariadb-copy"] || sel["mariadb-stream"] {
+		t.Fatalf("embedded,mariadb-copy: %v %v %v", sel, explicit, err)
+	}
+	if _, _, err := selected("nope"); err == nil {
+		t.Fatal("an unknown scenario was accepted")
 	}
 }

@@ -12,7 +12,7 @@ import (
 // SELECT * of it through the same server (the raw read speed of the
 // embedded engine over the MySQL protocol), both read with RawBytes.
 func copyThroughput(ctx context.Context, o options, rep *report) error {
-	v, err := startServer(ctx, "CREATE TABLE t (id BIGINT PRIMARY KEY, a INT, b VARCHAR(64), c DECIMAL(10,2), d DATETIME)")
+	v, err := startServer(ctx, o, "CREATE TABLE t (id BIGINT PRIMARY KEY, a INT, b VARCHAR(64), c DECIMAL(10,2), d DATETIME)")
 	if err != nil {
 		return err
 	}
@@ -25,15 +25,20 @@ func copyThroughput(ctx context.Context, o options, rep *report) error {
 	if err := load(ctx, db, o.rows); err != nil {
 		return err
 	}
+	m := startCPU(0)
 	direct, err := timeRows(ctx, db, "", "SELECT * FROM t")
 	if err != nil {
 		return err
 	}
+	baseCPU, _ := m.stop()
+	m = startCPU(0)
 	stream, err := timeRows(ctx, db, "SET WORKLOAD=OLAP", fmt.Sprintf("VSTREAM * FROM bench.t WHERE pos > '' AND pos <= 'current' LIMIT %d", o.rows))
 	if err != nil {
 		return err
 	}
+	cpu, wall := m.stop()
 	rep.add(result{Scenario: "copy", Metric: "VSTREAM copy", Unit: "rows/s", Value: stream, Baseline: direct, BaseName: "SELECT * via vstreamd",
+		WallS: wall, CPU: &cpu, BaseCPU: &baseCPU,
 		Note: fmt.Sprintf("%d rows (id, int, varchar, decimal, datetime)", o.rows)})
 	return nil
 }
@@ -55,21 +60,33 @@ func load(ctx context.Context, db *sql.DB, n int) error {
 
 // timeRows runs query on one connection and returns rows/s.
 func timeRows(ctx context.Context, db *sql.DB, setup, query string) (float64, error) {
-	conn, err := db.Conn(ctx)
+	n, d, err := scanRows(ctx, db, setup, query)
 	if err != nil {
 		return 0, err
+	}
+	return float64(n) / d.Seconds(), nil
+}
+
+// scanRows runs setup and query on one connection, scans every row into
+// sql.RawBytes and returns the number of rows and the time from sending
+// the query to the end of its result.
+func scanRows(ctx context.Context, db *sql.DB, setup, query string) (int, time.Duration, error) {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return 0, 0, err
 	}
 	defer conn.Close()
 	if setup != "" {
 		if _, err := conn.ExecContext(ctx, setup); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 	}
 	start := time.Now()
 	rows, err := conn.QueryContext(ctx, query)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
+	defer rows.Close()
 	cols, _ := rows.Columns()
 	vals := make([]sql.RawBytes, len(cols))
 	ptrs := make([]any, len(cols))
@@ -79,12 +96,12 @@ func timeRows(ctx context.Context, db *sql.DB, setup, query string) (float64, er
 	n := 0
 	for rows.Next() {
 		if err := rows.Scan(ptrs...); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		n++
 	}
 	if err := rows.Err(); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	return float64(n) / time.Since(start).Seconds(), nil
+	return n, time.Since(start), nil
 }

@@ -15,7 +15,7 @@ import (
 // the writer's INSERT returned (autocommit); "send" is just before it was
 // sent. Both clients run in this process, so one monotonic clock serves.
 func latency(ctx context.Context, o options, rep *report) error {
-	v, err := startServer(ctx, "CREATE TABLE lat (id BIGINT PRIMARY KEY, payload VARCHAR(64))")
+	v, err := startServer(ctx, o, "CREATE TABLE lat (id BIGINT PRIMARY KEY, payload VARCHAR(64))")
 	if err != nil {
 		return err
 	}
@@ -68,6 +68,7 @@ func latency(ctx context.Context, o options, rep *report) error {
 	send := make([]time.Time, n)
 	commit := make([]time.Time, n)
 	tick := time.Second / time.Duration(o.rate)
+	meter := startCPU(0)
 	start := time.Now()
 	for i := 0; i < n; i++ {
 		if d := time.Until(start.Add(time.Duration(i) * tick)); d > 0 {
@@ -81,6 +82,7 @@ func latency(ctx context.Context, o options, rep *report) error {
 	}
 	achieved := float64(n) / time.Since(start).Seconds()
 	wg.Wait()
+	cpu, wall := meter.stop()
 	if readErr != nil {
 		return readErr
 	}
@@ -93,7 +95,7 @@ func latency(ctx context.Context, o options, rep *report) error {
 		s2c = append(s2c, ms(recv[i].Sub(send[i])))
 	}
 	note := fmt.Sprintf("%d single-row transactions at %.0f/s; negative: the row reached the client before the writer saw its OK", n, achieved)
-	rep.add(result{Scenario: "latency", Metric: "commit->client p50", Unit: "ms", Value: pct(c2c, 50), Note: note})
+	rep.add(result{Scenario: "latency", Metric: "commit->client p50", Unit: "ms", Value: pct(c2c, 50), Note: note, WallS: wall, CPU: &cpu})
 	rep.add(result{Scenario: "latency", Metric: "commit->client p99", Unit: "ms", Value: pct(c2c, 99)})
 	rep.add(result{Scenario: "latency", Metric: "commit->client max", Unit: "ms", Value: pct(c2c, 100)})
 	rep.add(result{Scenario: "latency", Metric: "send->client p50", Unit: "ms", Value: pct(s2c, 50)})

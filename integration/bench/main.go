@@ -1,16 +1,41 @@
 // Command bench measures vstreamd against raw baselines, in one run, and
-// prints each figure next to its baseline with the ratio, as a table and
-// as JSON.
+// prints each figure next to its baseline with the ratio and the target,
+// as a table and as JSON.
 //
-//	go run ./integration/bench                 # full run
-//	go run ./integration/bench -short          # seconds (CI runs this)
-//	go run ./integration/bench -json out.json  # also write JSON
+//	go run ./integration/bench                        # full run (embedded + MariaDB)
+//	go run ./integration/bench -short                 # seconds (CI runs this)
+//	go run ./integration/bench -only mariadb-stream   # some scenarios
+//	go run ./integration/bench -json out.json         # also write JSON
+//	go run ./integration/bench -cpuprofile cpu.out    # CPU profile of the run
 //
-// Scenarios (embedded engine, in-process server, loopback clients):
+// Scenarios of the embedded engine (in-process server, loopback clients):
 //   - latency: commit-to-client delay of single-row autocommit inserts
 //     streamed by VSTREAM, at a fixed rate (p50/p99/max);
 //   - copy: VSTREAM copy-phase rows/s against a direct SELECT * of the same
 //     table through the same server.
+//
+// Scenarios on one throwaway MariaDB (integration/testdb), streamed through
+// an in-process vstreamd with a mysql:// keyspace (see mariadb.go):
+//   - mariadb-stream: VSTREAM of a loaded binlog range against go-mysql's
+//     own read+decode of the same range, for 1000-row and single-row
+//     INSERT statements;
+//   - mariadb-copy: VSTREAM copy phase against SELECT * on MariaDB;
+//   - mariadb-latency: commit-to-client delay through vstreamd against a
+//     go-mysql syncer tailing the same commits.
+//
+// -only takes a comma-separated list of scenario names and of the groups
+// embedded and mariadb. Without MariaDB installed the mariadb group is
+// skipped with a note, unless it was asked for by name or
+// VSTREAMD_REQUIRE_INTEGRATION is set.
+//
+// -cpuprofile profiles the whole process. The MariaDB scenarios label
+// their work: bench=load (filling tables), bench=baseline (the go-mysql
+// syncer and the direct SELECT), bench=vstream-client (the client reading
+// VSTREAM); vstreamd's own goroutines carry no label, so
+//
+//	go tool pprof -top -tagignore 'bench=baseline|load' bench cpu.out
+//
+// shows vstreamd (plus the Go runtime's GC of the whole process).
 //
 // Never asserts on timings: it reports them.
 package main
@@ -18,55 +43,176 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"runtime/pprof"
+	"slices"
+	"sort"
+	"strings"
 	"time"
+
+	"github.com/vstreamd/vstreamd/integration/testdb"
 )
 
 type options struct {
-	short    bool
-	rate     int           // transactions per second (latency)
-	duration time.Duration // latency run length
-	rows     int           // copy table size
+	short      bool
+	rate       int           // transactions per second (latency)
+	duration   time.Duration // latency run length
+	rows       int           // copy table size; rows of the MariaDB tables
+	singleRows int           // rows of the MariaDB single-row-statement table (0: rows)
+	reps       int           // repetitions of each MariaDB throughput measurement (median reported)
+	only       string        // comma-separated scenarios or groups; "" = all
+	chunkRows  int           // vstreamd's copy chunk size (0: its default)
+}
+
+// scenario is one named measurement; group is the -only group it belongs to.
+type scenario struct {
+	name, group string
+	run         func(context.Context, options, *report) error
+}
+
+var scenarios = []scenario{
+	{"latency", "embedded", latency},
+	{"copy", "embedded", copyThroughput},
+	{"mariadb-stream", "mariadb", nil}, // the mariadb group shares one server: see runMariaDB
+	{"mariadb-copy", "mariadb", nil},
+	{"mariadb-latency", "mariadb", nil},
 }
 
 func main() {
 	var o options
-	var jsonPath string
+	var jsonPath, cpuProfile string
 	flag.BoolVar(&o.short, "short", false, "a run of a few seconds (CI)")
-	flag.IntVar(&o.rate, "rate", 1000, "single-row transactions per second for the latency run")
-	flag.DurationVar(&o.duration, "duration", 10*time.Second, "length of the latency run")
-	flag.IntVar(&o.rows, "rows", 1_000_000, "rows of the copy table")
+	flag.IntVar(&o.rate, "rate", 1000, "single-row transactions per second for the latency runs")
+	flag.DurationVar(&o.duration, "duration", 10*time.Second, "length of the latency runs")
+	flag.IntVar(&o.rows, "rows", 1_000_000, "rows of the copy tables and of the MariaDB stream table")
+	flag.IntVar(&o.singleRows, "single-rows", 0, "rows of the MariaDB table loaded by single-row INSERTs (default: -rows)")
+	flag.IntVar(&o.reps, "reps", 3, "repetitions of each MariaDB throughput measurement (the median is reported)")
+	flag.StringVar(&o.only, "only", "", "comma-separated scenarios to run: "+strings.Join(scenarioNames(), ", ")+" (default: all)")
+	flag.IntVar(&o.chunkRows, "chunk-rows", 0, "vstreamd's copy chunk size, server.Config.ChunkRows (default: vstreamd's default)")
 	flag.StringVar(&jsonPath, "json", "", "also write the results as JSON to this file")
+	flag.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (this process: vstreamd and the clients) to this file")
 	flag.Parse()
-	rep, err := run(context.Background(), o)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			fail(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fail(err)
+		}
+		defer f.Close()
+		defer pprof.StopCPUProfile()
+	}
+	rep, err := run(ctx, o)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		os.Exit(1)
+		if rep != nil {
+			rep.print(os.Stdout)
+		}
+		pprof.StopCPUProfile()
+		fail(err)
 	}
 	rep.print(os.Stdout)
 	if jsonPath != "" {
 		if err := rep.writeJSON(jsonPath); err != nil {
-			fmt.Fprintln(os.Stderr, "bench:", err)
-			os.Exit(1)
+			pprof.StopCPUProfile()
+			fail(err)
 		}
 	}
 }
 
-// run executes every scenario.
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "bench:", err)
+	os.Exit(1)
+}
+
+func scenarioNames() []string {
+	var names []string
+	for _, s := range scenarios {
+		if !slices.Contains(names, s.group) {
+			names = append(names, s.group)
+		}
+	}
+	for _, s := range scenarios {
+		names = append(names, s.name)
+	}
+	return names
+}
+
+// selected resolves -only into scenario names, and reports which of them
+// were asked for by name (not just as part of the default "all").
+func selected(only string) (map[string]bool, bool, error) {
+	sel := map[string]bool{}
+	if strings.TrimSpace(only) == "" {
+		for _, s := range scenarios {
+			sel[s.name] = true
+		}
+		return sel, false, nil
+	}
+	for _, w := range strings.Split(only, ",") {
+		w = strings.TrimSpace(w)
+		found := false
+		for _, s := range scenarios {
+			if w == s.name || w == s.group || w == "all" {
+				sel[s.name], found = true, true
+			}
+		}
+		if !found {
+			return nil, false, fmt.Errorf("-only %q: unknown scenario %q (known: %s)", only, w, strings.Join(scenarioNames(), ", "))
+		}
+	}
+	return sel, true, nil
+}
+
+// run executes the selected scenarios.
 func run(ctx context.Context, o options) (*report, error) {
 	if o.short {
-		o.duration, o.rows = time.Second, 20_000
+		o.duration, o.rows, o.singleRows, o.reps = time.Second, 20_000, 5_000, 1
 		if o.rate > 500 {
 			o.rate = 500
 		}
 	}
-	rep := &report{Started: time.Now().UTC(), Options: fmt.Sprintf("rate=%d/s duration=%s rows=%d short=%v", o.rate, o.duration, o.rows, o.short)}
-	for _, sc := range []func(context.Context, options, *report) error{latency, copyThroughput} {
-		if err := sc(ctx, o, rep); err != nil {
-			return rep, err
+	if o.singleRows <= 0 {
+		o.singleRows = o.rows
+	}
+	if o.reps < 1 {
+		o.reps = 1
+	}
+	sel, explicit, err := selected(o.only)
+	if err != nil {
+		return nil, err
+	}
+	rep := &report{Started: time.Now().UTC(), Options: fmt.Sprintf("rate=%d/s duration=%s rows=%d single-rows=%d reps=%d chunk-rows=%d short=%v only=%q",
+		o.rate, o.duration, o.rows, o.singleRows, o.reps, o.chunkRows, o.short, o.only), LoadStart: loadAvg()}
+	defer func() { rep.LoadEnd = loadAvg() }()
+	mariadbDone := false
+	for _, sc := range scenarios {
+		if !sel[sc.name] {
+			continue
+		}
+		if sc.group == "mariadb" {
+			if mariadbDone {
+				continue
+			}
+			mariadbDone = true
+			err := runMariaDB(ctx, o, sel, rep)
+			if errors.Is(err, testdb.ErrNotInstalled) && !explicit && !testdb.Required() {
+				rep.Skipped = append(rep.Skipped, "mariadb scenarios: "+err.Error())
+				continue
+			}
+			if err != nil {
+				return rep, fmt.Errorf("mariadb: %w", err)
+			}
+			continue
+		}
+		if err := sc.run(ctx, o, rep); err != nil {
+			return rep, fmt.Errorf("%s: %w", sc.name, err)
 		}
 	}
 	return rep, nil
@@ -78,39 +224,106 @@ type result struct {
 	Metric   string  `json:"metric"`
 	Unit     string  `json:"unit"`
 	Value    float64 `json:"value"`
-	Baseline float64 `json:"baseline,omitempty"`
+	Baseline float64 `json:"baseline"` // meaningful when BaseName is set
 	BaseName string  `json:"baseline_name,omitempty"`
-	Ratio    float64 `json:"ratio,omitempty"`
-	Note     string  `json:"note,omitempty"`
+	Ratio    float64 `json:"ratio,omitempty"` // value / baseline, for rows/s
+	// Target is the issue's goal: a minimum ratio (MinRatio) or a maximum
+	// value (MaxValue); Met says whether this run reached it.
+	MinRatio float64 `json:"min_ratio,omitempty"`
+	MaxValue float64 `json:"max_value,omitempty"`
+	Met      *bool   `json:"met,omitempty"`
+	// CPU seconds per measured run (see cpuUse) of the figure and of its
+	// baseline; WallS is the run's wall time.
+	WallS   float64 `json:"wall_s,omitempty"`
+	CPU     *cpuUse `json:"cpu,omitempty"`
+	BaseCPU *cpuUse `json:"baseline_cpu,omitempty"`
+	Note    string  `json:"note,omitempty"`
 }
 
 type report struct {
 	Started time.Time `json:"started"`
 	Options string    `json:"options"`
 	Results []result  `json:"results"`
+	Skipped []string  `json:"skipped,omitempty"`
+	// 1-minute load averages: the machine may be shared.
+	LoadStart string `json:"loadavg_start,omitempty"`
+	LoadEnd   string `json:"loadavg_end,omitempty"`
 }
 
 func (r *report) add(res result) {
-	if res.Baseline != 0 {
+	if res.Baseline != 0 && res.Unit == "rows/s" {
 		res.Ratio = res.Value / res.Baseline
+	}
+	switch {
+	case res.MinRatio != 0:
+		met := res.Ratio >= res.MinRatio
+		res.Met = &met
+	case res.MaxValue != 0:
+		met := res.Value <= res.MaxValue
+		res.Met = &met
 	}
 	r.Results = append(r.Results, res)
 }
 
+// find returns the result of scenario/metric, if any.
+func (r *report) find(scenario, metric string) (result, bool) {
+	for _, x := range r.Results {
+		if x.Scenario == scenario && x.Metric == metric {
+			return x, true
+		}
+	}
+	return result{}, false
+}
+
+func num(v float64, unit string) string {
+	if unit == "rows/s" {
+		return fmt.Sprintf("%.0f", v)
+	}
+	return fmt.Sprintf("%.3f", v)
+}
+
 func (r *report) print(w io.Writer) {
 	fmt.Fprintf(w, "vstreamd benchmark %s (%s)\n\n", r.Started.Format(time.RFC3339), r.Options)
-	fmt.Fprintf(w, "%-10s %-26s %14s %14s  %-28s %7s\n", "scenario", "metric", "value", "baseline", "baseline is", "ratio")
+	fmt.Fprintf(w, "%-15s %-32s %12s %12s  %-30s %6s  %-12s %s\n", "scenario", "metric", "value", "baseline", "baseline is", "ratio", "target", "cpu s bench/mariadb/other (baseline's)")
 	for _, x := range r.Results {
-		base, ratio := "", ""
-		if x.Baseline != 0 {
-			base, ratio = fmt.Sprintf("%.3f", x.Baseline), fmt.Sprintf("%.2fx", x.Ratio)
+		base, ratio, target, cpu := "", "", "", ""
+		if x.BaseName != "" {
+			base = num(x.Baseline, x.Unit)
 		}
-		fmt.Fprintf(w, "%-10s %-26s %14.3f %14s  %-28s %7s\n", x.Scenario, x.Metric+" ("+x.Unit+")", x.Value, base, x.BaseName, ratio)
+		if x.Ratio != 0 {
+			ratio = fmt.Sprintf("%.2fx", x.Ratio)
+		}
+		switch {
+		case x.MinRatio != 0:
+			target = fmt.Sprintf(">=%.1fx", x.MinRatio)
+		case x.MaxValue != 0:
+			target = fmt.Sprintf("<=%g %s", x.MaxValue, x.Unit)
+		}
+		if x.Met != nil {
+			if *x.Met {
+				target += " ok"
+			} else {
+				target += " MISS"
+			}
+		}
+		if x.CPU != nil {
+			cpu = fmt.Sprintf("%.2f/%.2f/%.2f", x.CPU.Self, x.CPU.DB, x.CPU.Other)
+			if x.BaseCPU != nil {
+				cpu += fmt.Sprintf(" (%.2f/%.2f/%.2f)", x.BaseCPU.Self, x.BaseCPU.DB, x.BaseCPU.Other)
+			}
+		}
+		fmt.Fprintf(w, "%-15s %-32s %12s %12s  %-30s %6s  %-12s %s\n", x.Scenario, x.Metric+" ("+x.Unit+")", num(x.Value, x.Unit), base, x.BaseName, ratio, target, cpu)
 	}
 	for _, x := range r.Results {
 		if x.Note != "" {
 			fmt.Fprintf(w, "note: %s %s: %s\n", x.Scenario, x.Metric, x.Note)
 		}
+	}
+	for _, s := range r.Skipped {
+		fmt.Fprintf(w, "skipped: %s\n", s)
+	}
+	if r.LoadStart != "" {
+		fmt.Fprintf(w, "machine load average (1 min): %s at the start, %s at the end; cpu: seconds per run of this process (vstreamd and clients), mariadbd, and all other processes\n", r.LoadStart, r.LoadEnd)
 	}
 }
 
@@ -120,4 +333,14 @@ func (r *report) writeJSON(path string) error {
 		return err
 	}
 	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+// median of xs (the lower middle for an even count), with min and max.
+func median(xs []float64) (med, lo, hi float64) {
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	if len(s) == 0 {
+		return 0, 0, 0
+	}
+	return s[(len(s)-1)/2], s[0], s[len(s)-1]
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"log/slog"
+	"os"
 
 	"github.com/go-sql-driver/mysql"
 
@@ -18,11 +20,20 @@ type vstreamd struct {
 	done   chan error
 }
 
-func startServer(ctx context.Context, schema string) (*vstreamd, error) {
+// startServer serves an embedded keyspace bench created with schema.
+func startServer(ctx context.Context, o options, schema string) (*vstreamd, error) {
+	return startKeyspace(ctx, o, catalog.KeyspaceConfig{Name: "bench", Source: "embedded:", InitSQL: schema})
+}
+
+// startKeyspace serves one keyspace, without a default LIMIT, logging
+// warnings and errors to stderr.
+func startKeyspace(ctx context.Context, o options, ks catalog.KeyspaceConfig) (*vstreamd, error) {
 	cfg := server.Config{
 		Listen:       "127.0.0.1:0",
 		DefaultLimit: 0,
-		Keyspaces:    []catalog.KeyspaceConfig{{Name: "bench", Source: "embedded:", InitSQL: schema}},
+		ChunkRows:    o.chunkRows,
+		Keyspaces:    []catalog.KeyspaceConfig{ks},
+		Logger:       slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	s, err := server.New(ctx, cfg)

@@ -48,8 +48,11 @@ type MariaDBOptions struct {
 // Required reports whether missing servers fail the test.
 func Required() bool { return os.Getenv("VSTREAMD_REQUIRE_INTEGRATION") != "" }
 
-func need(tb testing.TB, names ...string) []string {
-	tb.Helper()
+// ErrNotInstalled: the server's programs are not on this machine.
+var ErrNotInstalled = errors.New("not installed (./test.sh installs mariadb-server)")
+
+// programs finds the named programs on PATH or in the sbin directories.
+func programs(names ...string) ([]string, error) {
 	paths := make([]string, len(names))
 	for i, n := range names {
 		p, err := exec.LookPath(n)
@@ -62,13 +65,21 @@ func need(tb testing.TB, names ...string) []string {
 			}
 		}
 		if err != nil {
-			msg := fmt.Sprintf("%s not found (./test.sh installs mariadb-server)", n)
-			if Required() {
-				tb.Fatal(msg)
-			}
-			tb.Skip(msg)
+			return nil, fmt.Errorf("%s: %w", n, ErrNotInstalled)
 		}
 		paths[i] = p
+	}
+	return paths, nil
+}
+
+func need(tb testing.TB, names ...string) []string {
+	tb.Helper()
+	paths, err := programs(names...)
+	if err != nil {
+		if Required() {
+			tb.Fatal(err)
+		}
+		tb.Skip(err)
 	}
 	return paths
 }
@@ -76,13 +87,33 @@ func need(tb testing.TB, names ...string) []string {
 // StartMariaDB starts a server for the test; it is stopped at cleanup.
 func StartMariaDB(tb testing.TB, opts MariaDBOptions) *MariaDB {
 	tb.Helper()
-	bins := need(tb, "mariadbd", "mariadb-install-db")
-	dir, err := os.MkdirTemp("", "vstreamd-mariadb-")
+	need(tb, "mariadbd", "mariadb-install-db")
+	m, err := NewMariaDB(opts)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() { os.RemoveAll(dir) })
-	m := &MariaDB{Dir: dir, Sock: filepath.Join(dir, "mysqld.sock"), done: make(chan struct{})}
+	tb.Cleanup(m.Close)
+	return m
+}
+
+// NewMariaDB starts a server outside a test (benchmarks, tools), as
+// httptest.NewServer does; Close stops it and removes its directory. The
+// error wraps ErrNotInstalled when the machine has no MariaDB.
+func NewMariaDB(opts MariaDBOptions) (m *MariaDB, err error) {
+	bins, err := programs("mariadbd", "mariadb-install-db")
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "vstreamd-mariadb-")
+	if err != nil {
+		return nil, err
+	}
+	m = &MariaDB{Dir: dir, Sock: filepath.Join(dir, "mysqld.sock"), done: make(chan struct{})}
+	defer func() {
+		if err != nil {
+			m.Close()
+		}
+	}()
 	common := []string{"--no-defaults", "--datadir=" + filepath.Join(dir, "data"), "--socket=" + m.Sock,
 		"--pid-file=" + filepath.Join(dir, "mariadbd.pid"), "--tmpdir=" + dir}
 	if os.Geteuid() == 0 {
@@ -90,10 +121,12 @@ func StartMariaDB(tb testing.TB, opts MariaDBOptions) *MariaDB {
 	}
 	install := exec.Command(bins[1], append(common, "--auth-root-authentication-method=normal", "--skip-test-db")...)
 	if out, err := install.CombinedOutput(); err != nil {
-		tb.Fatalf("mariadb-install-db: %v\n%s", err, out)
+		return m, fmt.Errorf("mariadb-install-db: %v\n%s", err, out)
 	}
 	for attempt := 0; ; attempt++ {
-		m.Port = freePort(tb)
+		if m.Port, err = pickPort(); err != nil {
+			return m, err
+		}
 		args := append(append([]string{}, common...),
 			"--bind-address=127.0.0.1", "--port="+strconv.Itoa(m.Port), "--skip-name-resolve",
 			"--log-error="+filepath.Join(dir, "error.log"), "--character-set-server=utf8mb4",
@@ -106,17 +139,19 @@ func StartMariaDB(tb testing.TB, opts MariaDBOptions) *MariaDB {
 		}
 		args = append(args, opts.Extra...)
 		m.args = append([]string{bins[0]}, args...)
-		err := m.start()
+		err = m.start()
 		if err == nil {
 			break
 		}
 		if attempt == 2 {
 			log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-			tb.Fatalf("starting mariadbd: %v\n%s", err, tail(log, 20))
+			return m, fmt.Errorf("starting mariadbd: %v\n%s", err, tail(log, 20))
 		}
 	}
-	tb.Cleanup(m.Stop)
-	root := m.rootDB(tb)
+	root, err := m.root()
+	if err != nil {
+		return m, err
+	}
 	defer root.Close()
 	for _, q := range []string{
 		"SET SESSION sql_log_bin=0",
@@ -126,10 +161,18 @@ func StartMariaDB(tb testing.TB, opts MariaDBOptions) *MariaDB {
 		fmt.Sprintf("GRANT ALL PRIVILEGES ON *.* TO '%s'@'%%' WITH GRANT OPTION", AdminUser),
 	} {
 		if _, err := root.Exec(q); err != nil {
-			tb.Fatalf("%s: %v", q, err)
+			return m, fmt.Errorf("%s: %w", q, err)
 		}
 	}
-	return m
+	return m, nil
+}
+
+// Close stops the server and removes its directory.
+func (m *MariaDB) Close() {
+	m.Stop()
+	if m.Dir != "" {
+		os.RemoveAll(m.Dir)
+	}
 }
 
 // start launches mariadbd and waits until it accepts connections.
@@ -220,12 +263,15 @@ func (m *MariaDB) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.I
 
 func (m *MariaDB) rootDB(tb testing.TB) *sql.DB {
 	tb.Helper()
-	db, err := sql.Open("mysql", m.socketDSN("root", "", ""))
+	db, err := m.root()
 	if err != nil {
 		tb.Fatal(err)
 	}
 	return db
 }
+
+// root is a pool on the server's socket as root.
+func (m *MariaDB) root() (*sql.DB, error) { return sql.Open("mysql", m.socketDSN("root", "", "")) }
 
 // Admin returns a pool on db as the admin user (creating db if needed).
 func (m *MariaDB) Admin(tb testing.TB, db string) *sql.DB {
@@ -260,12 +306,21 @@ func (m *MariaDB) Exec(tb testing.TB, stmts ...string) {
 
 func freePort(tb testing.TB) int {
 	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := pickPort()
 	if err != nil {
 		tb.Fatal(err)
 	}
+	return p
+}
+
+// pickPort returns a loopback TCP port that was free a moment ago.
+func pickPort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
 	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 func tail(b []byte, n int) string {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/vstreamd/vstreamd/catalog"
 	"github.com/vstreamd/vstreamd/engines"
+	"github.com/vstreamd/vstreamd/engines/binlog"
 	"github.com/vstreamd/vstreamd/engines/embedded"
 	"github.com/vstreamd/vstreamd/planner"
 	"github.com/vstreamd/vstreamd/vstream"
@@ -48,11 +49,20 @@ var rules = []rule{
 	{ErrWorkload, mysql.EROptionPreventsStatement, mysql.SSUnknownSQLState},
 	{ErrAccessDenied, mysql.ERDBAccessDenied, mysql.SSClientError},
 	{catalog.ErrUnknownKeyspace, mysql.ERBadDb, mysql.SSClientError},
+	// The source URL names a database its server does not have: what a
+	// MySQL client gets connecting to a missing database. (Before
+	// ErrMisconfigured, which it refines.)
+	{binlog.ErrUnknownDatabase, mysql.ERBadDb, mysql.SSClientError},
 	{engines.ErrTableNotFound, mysql.ERNoSuchTable, mysql.SSUnknownTable},
 	{engines.ErrPositionUnavailable, ERMasterFatalReadingBinlog, mysql.SSUnknownSQLState},
 	{vstream.ErrSchemaChanged, ERTableDefChanged, mysql.SSUnknownSQLState},
 	{embedded.ErrLockWaitTimeout, ERLockWaitTimeout, mysql.SSUnknownSQLState},
+	// A source that cannot be reached or refuses the login (bad password
+	// included: 1045 would read as a failed login to vstreamd itself, and
+	// MySQL's FEDERATED engine answers 1429 for both too).
 	{engines.ErrSourceUnavailable, ERConnectToForeignSource, mysql.SSUnknownSQLState},
+	// A source reachable but not set up for streaming: binary log settings,
+	// privileges of the source user, a proxy, a server_id collision.
 	{engines.ErrMisconfigured, mysql.EROptionPreventsStatement, mysql.SSUnknownSQLState},
 	{engines.ErrUnsupported, ERNotSupportedYet, mysql.SSClientError},
 	{context.Canceled, mysql.ERQueryInterrupted, mysql.SSQueryInterrupted},

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/dolthub/go-mysql-server/sql"
@@ -11,6 +14,7 @@ import (
 
 	"github.com/vstreamd/vstreamd/catalog"
 	"github.com/vstreamd/vstreamd/engines"
+	"github.com/vstreamd/vstreamd/engines/binlog"
 	"github.com/vstreamd/vstreamd/engines/embedded"
 	"github.com/vstreamd/vstreamd/planner"
 	"github.com/vstreamd/vstreamd/server/sqlerr"
@@ -37,6 +41,8 @@ func TestCodes(t *testing.T) {
 		{wrap(embedded.ErrLockWaitTimeout), 1205},
 		{sql.NewWrappedInsertError(nil, wrap(embedded.ErrLockWaitTimeout)), 1205},
 		{wrap(engines.ErrSourceUnavailable), 1429},
+		{engines.Errorf(binlog.ErrUnknownDatabase, "Unknown database 'x' on source h:3306"), 1049},
+		{engines.AtPosition("7", wrap(binlog.ErrUnknownDatabase)), 1049},
 		{wrap(engines.ErrMisconfigured), 1290},
 		{wrap(engines.ErrUnsupported), 1235},
 		{wrap(context.Canceled), 1317},
@@ -83,5 +89,36 @@ func TestRefine(t *testing.T) {
 	}
 	if sqlerr.Refine(nil) != nil {
 		t.Error("Refine(nil)")
+	}
+}
+
+// TestRefineSourceErrors: an error of a source that go-mysql-server turned
+// into text (1105) while serving a SELECT or SHOW of a keyspace gets the
+// code of its sentinel back, message unchanged.
+func TestRefineSourceErrors(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	u, _ := url.Parse("mysql://repl:pw@" + addr + "/shop")
+	src, err := binlog.Open(context.Background(), "down", u, binlog.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	_, err = src.Tables(context.Background())
+	if !errors.Is(err, engines.ErrSourceUnavailable) {
+		t.Fatalf("Tables of a closed port: %v", err)
+	}
+	for _, msg := range []string{err.Error(), "table scan: " + err.Error()} {
+		got := sqlerr.Refine(mysql.NewSQLError(1105, "HY000", "%s", msg)).(*mysql.SQLError)
+		if got.Number() != 1429 || got.Message != msg || !strings.Contains(msg, addr) {
+			t.Errorf("%q: %d %q, want 1429 with the message unchanged", msg, got.Number(), got.Message)
+		}
+	}
+	if got := sqlerr.Refine(mysql.NewSQLError(1105, "HY000", "%s", "unrelated")).(*mysql.SQLError); got.Number() != 1105 {
+		t.Errorf("unrelated text: %d", got.Number())
 	}
 }
