@@ -51,12 +51,20 @@ type Catalog struct {
 	names     []string
 }
 
+// Options tune a catalog.
+type Options struct {
+	// SQLError, if set, turns the errors of other servers' keyspaces
+	// (reading their tables for SELECT, SHOW …) into the errors the SQL layer
+	// shows, so that go-mysql-server passes them on with their MySQL code.
+	SQLError func(error) error
+}
+
 // Open opens every keyspace with the opener registered for its URL scheme.
 // On error the keyspaces opened so far are closed.
-func Open(ctx context.Context, cfgs []KeyspaceConfig, openers map[string]Opener) (*Catalog, error) {
+func Open(ctx context.Context, cfgs []KeyspaceConfig, openers map[string]Opener, opts Options) (*Catalog, error) {
 	c := &Catalog{keyspaces: make(map[string]*Keyspace)}
 	for _, kc := range cfgs {
-		ks, err := openKeyspace(ctx, kc, openers)
+		ks, err := openKeyspace(ctx, kc, openers, opts)
 		if err != nil {
 			c.Close()
 			return nil, err
@@ -73,7 +81,7 @@ func Open(ctx context.Context, cfgs []KeyspaceConfig, openers map[string]Opener)
 	return c, nil
 }
 
-func openKeyspace(ctx context.Context, kc KeyspaceConfig, openers map[string]Opener) (*Keyspace, error) {
+func openKeyspace(ctx context.Context, kc KeyspaceConfig, openers map[string]Opener, opts Options) (*Keyspace, error) {
 	if kc.Name == "" || strings.ContainsAny(kc.Name, ".:`/") {
 		return nil, engines.Errorf(ErrConfig, "keyspace name %q: use letters, digits and _", kc.Name)
 	}
@@ -100,7 +108,7 @@ func openKeyspace(ctx context.Context, kc KeyspaceConfig, openers map[string]Ope
 	if db, ok := src.(sql.Database); ok {
 		ks.DB, ks.Native = db, true
 	} else {
-		ks.DB = &sourceDB{name: kc.Name, src: src}
+		ks.DB = &sourceDB{name: kc.Name, src: src, sqlError: opts.SQLError}
 	}
 	return ks, nil
 }

@@ -15,8 +15,17 @@ import (
 // its tables with their real columns, readable with SELECT (each scan reads
 // one consistent snapshot of the source table).
 type sourceDB struct {
-	name string
-	src  engines.Source
+	name     string
+	src      engines.Source
+	sqlError func(error) error
+}
+
+// fail returns a source's error in the form the SQL layer shows.
+func (d *sourceDB) fail(err error) error {
+	if err == nil || d.sqlError == nil {
+		return err
+	}
+	return d.sqlError(err)
 }
 
 var (
@@ -32,11 +41,11 @@ func (d *sourceDB) GetTableInsensitive(ctx *sql.Context, name string) (sql.Table
 		return nil, false, nil
 	}
 	if err != nil {
-		return nil, false, err
+		return nil, false, d.fail(err)
 	}
 	s, err := schemaOf(ctx, d.name, t)
 	if err != nil {
-		return nil, false, err
+		return nil, false, d.fail(err)
 	}
 	conv := make([]converter, len(s))
 	for i, c := range s {
@@ -45,7 +54,10 @@ func (d *sourceDB) GetTableInsensitive(ctx *sql.Context, name string) (sql.Table
 	return &sourceTable{db: d, t: t, schema: s, convert: conv}, true, nil
 }
 
-func (d *sourceDB) GetTableNames(ctx *sql.Context) ([]string, error) { return d.src.Tables(ctx) }
+func (d *sourceDB) GetTableNames(ctx *sql.Context) ([]string, error) {
+	names, err := d.src.Tables(ctx)
+	return names, d.fail(err)
+}
 
 func (d *sourceDB) CreateView(*sql.Context, string, string, string) error {
 	return fmt.Errorf("keyspace %s is read-only", d.name)
@@ -96,7 +108,7 @@ func (t *sourceTable) Partitions(*sql.Context) (sql.PartitionIter, error) {
 func (t *sourceTable) PartitionRows(ctx *sql.Context, _ sql.Partition) (sql.RowIter, error) {
 	snap, err := t.db.src.Snapshot(ctx, t.t.Name)
 	if err != nil {
-		return nil, err
+		return nil, t.db.fail(err)
 	}
 	sctx, cancel := context.WithCancel(ctx)
 	rows := make(chan []any, 256)
@@ -128,7 +140,7 @@ func (i *scanIter) Next(ctx *sql.Context) (sql.Row, error) {
 	if !ok {
 		if err := <-i.errc; err != nil {
 			i.errc <- err
-			return nil, err
+			return nil, i.t.db.fail(err)
 		}
 		i.errc <- nil
 		return nil, io.EOF

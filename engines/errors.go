@@ -42,10 +42,15 @@ func (e *PositionError) Error() string {
 
 func (e *PositionError) Unwrap() error { return e.Err }
 
-// AtPosition wraps err with pos (nil stays nil).
+// AtPosition wraps err with pos (nil stays nil). An error that already
+// names its position keeps it: the innermost knows best.
 func AtPosition(pos Position, err error) error {
 	if err == nil {
 		return nil
+	}
+	var pe *PositionError
+	if errors.As(err, &pe) {
+		return err
 	}
 	return &PositionError{Pos: pos, Err: err}
 }

@@ -52,7 +52,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	registerSystemVariables()
 
 	s := &Server{cfg: cfg, log: cfg.Logger}
-	cat, err := catalog.Open(ctx, cfg.Keyspaces, s.openers())
+	cat, err := catalog.Open(ctx, cfg.Keyspaces, s.openers(), catalog.Options{SQLError: sqlerr.Of})
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +104,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 func (s *Server) openers() map[string]catalog.Opener {
 	return map[string]catalog.Opener{
 		"embedded": func(ctx context.Context, keyspace string, u *url.URL) (engines.Source, error) {
-			return embedded.New(keyspace, embedded.Options{RetainChanges: s.cfg.RetainChanges}), nil
+			return embedded.New(keyspace, embedded.Options{RetainChanges: s.cfg.RetainChanges, SQLError: sqlerr.Of}), nil
 		},
 		"mysql": func(ctx context.Context, keyspace string, u *url.URL) (engines.Source, error) {
 			return binlog.Open(ctx, keyspace, u, binlog.Options{Logger: s.log})

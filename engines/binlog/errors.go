@@ -9,7 +9,6 @@ import (
 	"net"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -50,60 +49,10 @@ const (
 	erSlaveSameID          = 4052 // ER_SLAVE_SAME_ID (MariaDB 10.6+)
 )
 
-// errorf is engines.Errorf for the errors this engine classifies: it also
-// remembers the message and its sentinel for KindOf.
+// errorf is engines.Errorf, the constructor of this engine's classified
+// errors.
 func errorf(kind error, format string, args ...any) error {
-	err := engines.Errorf(kind, format, args...)
-	recent.remember(err.Error(), kind)
-	return err
-}
-
-// KindOf returns the sentinel of an error this engine returned lately whose
-// message is msg, or is contained in msg; nil if there is none.
-// go-mysql-server turns the errors of the statements it serves itself
-// (SELECT, SHOW TABLES … of a keyspace) into bare text before vstreamd's
-// server sees them: this lets the server give them their proper code.
-func KindOf(msg string) error { return recent.kindOf(msg) }
-
-// recentErrors is a bounded memory of message → sentinel.
-type recentErrors struct {
-	mu    sync.Mutex
-	kinds map[string]error
-	order []string // oldest first
-}
-
-const recentMax = 256
-
-var recent = &recentErrors{kinds: make(map[string]error)}
-
-func (r *recentErrors) remember(msg string, kind error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if _, ok := r.kinds[msg]; ok {
-		return
-	}
-	if len(r.order) >= recentMax {
-		delete(r.kinds, r.order[0])
-		r.order = r.order[1:]
-	}
-	r.kinds[msg] = kind
-	r.order = append(r.order, msg)
-}
-
-func (r *recentErrors) kindOf(msg string) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if k, ok := r.kinds[msg]; ok {
-		return k
-	}
-	var best error
-	n := 0
-	for m, k := range r.kinds {
-		if len(m) > n && strings.Contains(msg, m) {
-			best, n = k, len(m)
-		}
-	}
-	return best
+	return engines.Errorf(kind, format, args...)
 }
 
 // srcInfo is what the error messages say about the source.

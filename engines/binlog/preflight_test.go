@@ -234,8 +234,8 @@ func TestClassifyError(t *testing.T) {
 		if again := classifyError(got, tc.in, tc.stream, tc.login); again != got {
 			t.Errorf("%s: classifying twice changed %v into %v", tc.name, got, again)
 		}
-		if k := KindOf(got.Error()); k != tc.kind && !errors.Is(k, tc.kind) {
-			t.Errorf("%s: KindOf = %v, want %v", tc.name, k, tc.kind)
+		if !errors.Is(got, tc.kind) {
+			t.Errorf("%s: %v is not %v", tc.name, got, tc.kind)
 		}
 	}
 }
@@ -292,26 +292,6 @@ func TestFirstSentence(t *testing.T) {
 		if got := firstSentence(in); got != want {
 			t.Errorf("firstSentence(%q) = %q, want %q", in, got, want)
 		}
-	}
-}
-
-func TestKindOfIsBounded(t *testing.T) {
-	r := &recentErrors{kinds: map[string]error{}}
-	r.remember("first message", engines.ErrSourceUnavailable)
-	if k := r.kindOf("first message"); k != engines.ErrSourceUnavailable {
-		t.Fatalf("exact: %v", k)
-	}
-	if k := r.kindOf("prefix: first message"); k != engines.ErrSourceUnavailable {
-		t.Fatalf("contained: %v", k)
-	}
-	if k := r.kindOf("another"); k != nil {
-		t.Fatalf("unknown: %v", k)
-	}
-	for i := 0; i < recentMax; i++ {
-		r.remember(fmt.Sprintf("m%d", i), engines.ErrMisconfigured)
-	}
-	if k := r.kindOf("first message"); k != nil || len(r.kinds) != recentMax || len(r.order) != recentMax {
-		t.Fatalf("not bounded: %v, %d kinds, %d order", k, len(r.kinds), len(r.order))
 	}
 }
 

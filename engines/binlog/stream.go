@@ -220,7 +220,7 @@ func (r *reader) run(ctx context.Context) error {
 }
 
 // dialUntil returns the replication connection's dialer: its connections
-// close as soon as ctx ends, so that a stream that is stopped while it
+// stop reading and writing as soon as ctx ends, so that a stream that is stopped while it
 // connects, or while the network hangs, returns at once instead of after
 // the connect or read timeout. Connections dialed once closing is set (the
 // one BinlogSyncer.Close opens to KILL the dump thread, which must outlive
@@ -240,12 +240,15 @@ func dialUntil(ctx context.Context, timeout time.Duration, closing *atomic.Bool)
 			return nil, err
 		}
 		cc := &closeOnDone{Conn: c}
-		cc.stop = context.AfterFunc(ctx, func() { c.Close() })
+		// A deadline in the past, not Close: it unblocks the reader just as
+		// well, and leaves closing the connection to go-mysql, which would
+		// race with its reader if the connection were already closed.
+		cc.stop = context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
 		return cc, nil
 	}
 }
 
-// closeOnDone is a connection that dialUntil closes when its context ends.
+// closeOnDone is a connection that dialUntil stops when its context ends.
 type closeOnDone struct {
 	net.Conn
 	stop func() bool

@@ -55,7 +55,7 @@ func (t *table) DropColumn(ctx *sql.Context, name string) error {
 			return nil, nil, sql.ErrTableColumnNotFound.New(t.def.name, name)
 		}
 		if cols[i].PrimaryKey {
-			return nil, nil, fmt.Errorf("%w: dropping primary key column %s", engines.ErrUnsupported, name)
+			return nil, nil, t.db.fail(engines.Errorf(engines.ErrUnsupported, "embedded keyspaces cannot drop primary key column %s", name))
 		}
 		out := append(append(sql.Schema{}, cols[:i]...), cols[i+1:]...)
 		return out, func(r sql.Row) (sql.Row, error) {
@@ -174,11 +174,11 @@ func (t *table) rewrite(ctx *sql.Context, change func(sql.Schema) (sql.Schema, f
 // engine enforces only the primary key.
 func (t *table) CreateIndex(ctx *sql.Context, idx sql.IndexDef) error {
 	if idx.IsUnique() {
-		return engines.Errorf(engines.ErrUnsupported,
-			"embedded keyspaces enforce only the PRIMARY KEY; UNIQUE key %q on %s is not supported (use a plain KEY)", idx.Name, t.def.name)
+		return t.db.fail(engines.Errorf(engines.ErrUnsupported,
+			"embedded keyspaces enforce only the PRIMARY KEY; UNIQUE key %q on %s is not supported (use a plain KEY)", idx.Name, t.def.name))
 	}
 	if idx.IsSpatial() || idx.IsFullText() || idx.IsVector() || idx.Predicate != nil {
-		return engines.Errorf(engines.ErrUnsupported, "embedded keyspaces support plain and primary keys only (index %q)", idx.Name)
+		return t.db.fail(engines.Errorf(engines.ErrUnsupported, "embedded keyspaces support plain and primary keys only (index %q)", idx.Name))
 	}
 	return t.redefine(ctx, func(def *tableDef) error {
 		for _, x := range def.indexes {

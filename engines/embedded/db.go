@@ -28,12 +28,18 @@ type Options struct {
 	RetainChanges int
 	// Now is the clock for commit times (tests); time.Now if nil.
 	Now func() time.Time
+	// SQLError, if set, turns the errors this engine makes itself (lock
+	// wait timeout, unsupported DDL) into the errors the SQL layer shows, so
+	// that go-mysql-server passes them on with their MySQL code instead of
+	// flattening them.
+	SQLError func(error) error
 }
 
 // DB is one embedded keyspace.
 type DB struct {
-	name string
-	now  func() time.Time
+	name     string
+	now      func() time.Time
+	sqlError func(error) error
 
 	writeLock chan struct{} // capacity 1: held by the writing transaction
 
@@ -52,6 +58,7 @@ func New(name string, opts Options) *DB {
 	return &DB{
 		name:      name,
 		now:       now,
+		sqlError:  opts.SQLError,
 		writeLock: make(chan struct{}, 1),
 		tables:    make(map[string]*tableState),
 		log:       newChangeLog(opts.RetainChanges),
@@ -223,7 +230,7 @@ func (db *DB) lock(ctx context.Context) error {
 	case <-ctx.Done():
 		return context.Cause(ctx)
 	case <-t.C:
-		return fmt.Errorf("embedded keyspace %s: %w", db.name, ErrLockWaitTimeout)
+		return db.fail(fmt.Errorf("embedded keyspace %s: %w", db.name, ErrLockWaitTimeout))
 	}
 }
 
@@ -233,4 +240,13 @@ func (db *DB) unlock() { <-db.writeLock }
 // Callers hold db.mu.
 func (db *DB) state(name string) *tableState {
 	return db.tables[strings.ToLower(name)]
+}
+
+// fail returns an error the engine made itself in the form the SQL layer
+// shows (see Options.SQLError).
+func (db *DB) fail(err error) error {
+	if err == nil || db.sqlError == nil {
+		return err
+	}
+	return db.sqlError(err)
 }

@@ -20,7 +20,7 @@ func (db *DB) GetTriggers(*sql.Context) ([]sql.TriggerDefinition, error) { retur
 
 // CreateTrigger implements sql.TriggerDatabase.
 func (db *DB) CreateTrigger(*sql.Context, sql.TriggerDefinition) error {
-	return engines.Errorf(engines.ErrUnsupported, "embedded keyspace %s: triggers are not supported", db.name)
+	return db.fail(engines.Errorf(engines.ErrUnsupported, "embedded keyspace %s: triggers are not supported", db.name))
 }
 
 // DropTrigger implements sql.TriggerDatabase.
@@ -40,7 +40,7 @@ func (db *DB) GetStoredProcedures(*sql.Context) ([]sql.StoredProcedureDetails, e
 
 // SaveStoredProcedure implements sql.StoredProcedureDatabase.
 func (db *DB) SaveStoredProcedure(*sql.Context, sql.StoredProcedureDetails) error {
-	return engines.Errorf(engines.ErrUnsupported, "embedded keyspace %s: stored procedures are not supported", db.name)
+	return db.fail(engines.Errorf(engines.ErrUnsupported, "embedded keyspace %s: stored procedures are not supported", db.name))
 }
 
 // DropStoredProcedure implements sql.StoredProcedureDatabase.

@@ -8,9 +8,6 @@ import (
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/vitess/go/mysql"
 	gmserrors "gopkg.in/src-d/go-errors.v1"
-
-	"github.com/vstreamd/vstreamd/engines"
-	"github.com/vstreamd/vstreamd/engines/binlog"
 )
 
 // GMS answers some errors of the statements it serves itself with the
@@ -78,10 +75,6 @@ func Refine(err error) error {
 	var se *mysql.SQLError
 	if err == nil || !errors.As(err, &se) || se.Number() != mysql.ERUnknownError {
 		return err
-	}
-	// An engine's classified error that GMS turned into text.
-	if kind := binlog.KindOf(se.Message); kind != nil {
-		return Of(engines.Errorf(kind, "%s", se.Message))
 	}
 	for _, r := range gmsRules {
 		if r.re.MatchString(se.Message) {

@@ -4,9 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/url"
-	"strings"
 	"testing"
 
 	"github.com/dolthub/go-mysql-server/sql"
@@ -92,33 +89,3 @@ func TestRefine(t *testing.T) {
 	}
 }
 
-// TestRefineSourceErrors: an error of a source that go-mysql-server turned
-// into text (1105) while serving a SELECT or SHOW of a keyspace gets the
-// code of its sentinel back, message unchanged.
-func TestRefineSourceErrors(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	u, _ := url.Parse("mysql://repl:pw@" + addr + "/shop")
-	src, err := binlog.Open(context.Background(), "down", u, binlog.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	_, err = src.Tables(context.Background())
-	if !errors.Is(err, engines.ErrSourceUnavailable) {
-		t.Fatalf("Tables of a closed port: %v", err)
-	}
-	for _, msg := range []string{err.Error(), "table scan: " + err.Error()} {
-		got := sqlerr.Refine(mysql.NewSQLError(1105, "HY000", "%s", msg)).(*mysql.SQLError)
-		if got.Number() != 1429 || got.Message != msg || !strings.Contains(msg, addr) {
-			t.Errorf("%q: %d %q, want 1429 with the message unchanged", msg, got.Number(), got.Message)
-		}
-	}
-	if got := sqlerr.Refine(mysql.NewSQLError(1105, "HY000", "%s", "unrelated")).(*mysql.SQLError); got.Number() != 1105 {
-		t.Errorf("unrelated text: %d", got.Number())
-	}
-}
