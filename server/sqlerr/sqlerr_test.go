@@ -88,4 +88,3 @@ func TestRefine(t *testing.T) {
 		t.Error("Refine(nil)")
 	}
 }
-
