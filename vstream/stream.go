@@ -15,8 +15,15 @@ import (
 // one continues with the new columns.
 var ErrSchemaChanged = errors.New("table columns changed")
 
-// DefaultChunkRows is the copy chunk size when Config.ChunkRows is zero.
-const DefaultChunkRows = 10000
+// Copy chunk sizes when Config.ChunkRows is zero: chunks start at
+// DefaultChunkRows and double, up to MaxChunkRows, while a chunk (its
+// snapshot and its scan) takes less than chunkTarget: fewer snapshots for
+// a fast source, short snapshot transactions for a slow one.
+const (
+	DefaultChunkRows = 10000
+	MaxChunkRows     = 80000
+	chunkTarget      = 250 * time.Millisecond
+)
 
 // Source is what a stream needs from an engine.
 type Source interface {
@@ -32,7 +39,8 @@ type Config struct {
 	Shard    string
 	Table    *engines.Table
 	Source   Source
-	// ChunkRows is how many rows one copy chunk (one snapshot) reads.
+	// ChunkRows is how many rows one copy chunk (one snapshot) reads; zero
+	// adapts the size (see DefaultChunkRows).
 	ChunkRows int
 	// State, if set, records delivered rows and copy progress.
 	State *StreamState
@@ -94,13 +102,14 @@ type chunk struct {
 
 // Stream is one running stream. It is used by one goroutine at a time.
 type Stream struct {
-	cfg     Config
-	table   *engines.Table
-	src     Source
-	now     func() time.Time
-	changes *changes
-	until   *Bound
-	openPos engines.Position // the source position when the stream opened
+	cfg      Config
+	table    *engines.Table
+	src      Source
+	now      func() time.Time
+	changes  *changes
+	until    *Bound
+	openPos  engines.Position // the source position when the stream opened
+	adaptive bool             // the chunk size adapts (see DefaultChunkRows)
 	// boundMemo remembers the comparison of the last row position with the
 	// end bound.
 	boundMemo struct {
@@ -138,7 +147,8 @@ type Stream struct {
 // position, unreachable source) is an error here, before a client sees a
 // header.
 func Open(ctx context.Context, cfg Config, opts Options) (*Stream, error) {
-	if cfg.ChunkRows <= 0 {
+	adaptive := cfg.ChunkRows <= 0
+	if adaptive {
 		cfg.ChunkRows = DefaultChunkRows
 	}
 	if cfg.Now == nil {
@@ -156,7 +166,7 @@ func Open(ctx context.Context, cfg Config, opts Options) (*Stream, error) {
 		return nil, fmt.Errorf("%w: the token has no position", ErrBadToken)
 	}
 	s := &Stream{
-		cfg: cfg, table: cfg.Table, src: cfg.Source, now: cfg.Now, until: opts.Until,
+		cfg: cfg, table: cfg.Table, src: cfg.Source, now: cfg.Now, until: opts.Until, adaptive: adaptive,
 		copying: from.Copying, pos: from.Pos, resumeSkip: from.Skip, lastKey: from.LastKey,
 		delivered: from,
 	}
@@ -343,6 +353,7 @@ func (s *Stream) readChunkOnce(ctx context.Context) error {
 		}
 		s.cfg.State.copyStarted(s.now(), est)
 	}
+	began := time.Now()
 	snap, err := s.src.Snapshot(ctx, s.table.Name)
 	if err != nil {
 		return fmt.Errorf("copy of %s: taking a snapshot: %w", s.table.Name, err)
@@ -360,6 +371,9 @@ func (s *Stream) readChunkOnce(ctx context.Context) error {
 		return engines.AtPosition(c.pos, fmt.Errorf("copy of %s: reading rows: %w", s.table.Name, err))
 	}
 	c.last = len(c.rows) < s.cfg.ChunkRows
+	if s.adaptive && !c.last && time.Since(began) < chunkTarget {
+		s.cfg.ChunkRows = min(2*s.cfg.ChunkRows, MaxChunkRows)
+	}
 	if s.pos == "" {
 		s.pos = c.pos // a fresh copy: the stream starts at the first snapshot
 	} else if cmp, err := s.src.ComparePositions(c.pos, s.pos); err != nil {

@@ -813,6 +813,9 @@ func testMySQL8ReplayMatchesSelect(t *testing.T, fx *mysql8Fixture) {
 				if c.kind == kTime {
 					v, want = doltTime(v), doltTime(want)
 				}
+				if c.kind == kJSON {
+					v = doltJSON(v)
+				}
 				if !reflect.DeepEqual(v, want) {
 					t.Errorf("%s row %s: %s = %s in the stream, %s by SELECT", table, id, c.name, fmtValue(got[c.name]), fmtValue(want))
 				}
@@ -829,6 +832,18 @@ func testMySQL8ReplayMatchesSelect(t *testing.T, fx *mysql8Fixture) {
 func doltTime(v any) any {
 	if s, ok := v.(string); ok {
 		return strings.TrimSuffix(s, ".000000")
+	}
+	return v
+}
+
+// doltJSON undoes another: Dolt's SELECT prints JSON compact, while
+// MySQL's, which the engine matches, puts a space after ',' and ':'.
+func doltJSON(v any) any {
+	if s, ok := v.(string); ok {
+		var b bytes.Buffer
+		if json.Compact(&b, []byte(s)) == nil {
+			return b.String()
+		}
 	}
 	return v
 }

@@ -83,9 +83,19 @@ func (sn *snapshot) startMariaDB(ctx context.Context) error {
 	if file == "" {
 		return fmt.Errorf("%w: %s has binary logging off: start it with log_bin (and binlog_format=ROW, binlog_row_image=FULL)", engines.ErrMisconfigured, sn.s.cfg.Addr())
 	}
+	// BINLOG_GTID_POS reads the binlog file up to the offset: remember it,
+	// since the chunks of a copy of a quiet table share one offset.
+	key := fmt.Sprintf("%s:%d", file, offset)
 	var gtid sql.NullString
-	if err := sn.conn.QueryRowContext(ctx, "SELECT BINLOG_GTID_POS(?, ?)", file, offset).Scan(&gtid); err != nil {
-		return sn.s.classify(err)
+	if g, ok := sn.s.gtidPos.get(key); ok {
+		gtid = sql.NullString{String: g, Valid: true}
+	} else {
+		if err := sn.conn.QueryRowContext(ctx, "SELECT BINLOG_GTID_POS(?, ?)", file, offset).Scan(&gtid); err != nil {
+			return sn.s.classify(err)
+		}
+		if gtid.Valid {
+			sn.s.gtidPos.put(key, gtid.String)
+		}
 	}
 	if !gtid.Valid {
 		sn.pos = position{flavor: flavorMariaDB, file: file, offset: offset}

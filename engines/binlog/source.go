@@ -29,7 +29,9 @@ type Source struct {
 	keyspace string
 	db       *sql.DB
 	log      *slog.Logger
-	nextID   atomic.Uint32 // server_id of the next replication connection
+	nextID   atomic.Uint32  // server_id of the next replication connection
+	parsed   memo[position] // recently parsed positions
+	gtidPos  memo[string]   // MariaDB: binlog file:offset → GTID position
 
 	mu      sync.Mutex
 	flavor  string // detected on first use
@@ -145,6 +147,11 @@ func (s *Source) loadTable(ctx context.Context, name string) (*tableInfo, error)
 		return nil, s.classify(err)
 	}
 	s.mu.Lock()
+	if s.flavor == flavorMySQL {
+		for i := range t.cols {
+			t.cols[i].mysqlJSON = t.cols[i].kind == kJSON
+		}
+	}
 	s.tables[strings.ToLower(name)] = t
 	s.mu.Unlock()
 	return t, nil
@@ -257,13 +264,27 @@ func (s *Source) ComparePositions(a, b engines.Position) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	pa, err := parsePosition(string(a), flavor)
+	pa, err := s.parseCached(string(a), flavor)
 	if err != nil {
 		return 0, err
 	}
-	pb, err := parsePosition(string(b), flavor)
+	pb, err := s.parseCached(string(b), flavor)
 	if err != nil {
 		return 0, err
 	}
 	return compare(pa, pb)
+}
+
+// parseCached parses a position, remembering the last few: comparisons
+// repeat the same bound or snapshot position. The result must not be
+// modified.
+func (s *Source) parseCached(str, flavor string) (position, error) {
+	if p, ok := s.parsed.get(str); ok {
+		return p, nil
+	}
+	p, err := parsePosition(str, flavor)
+	if err == nil {
+		s.parsed.put(str, p)
+	}
+	return p, err
 }

@@ -62,6 +62,31 @@ type column struct {
 	// character set) into UTF-8; nil when they are UTF-8 already. (A
 	// SELECT's text is in the connection's utf8mb4.)
 	decode func([]byte) string
+	// mysqlJSON: a MySQL JSON column, stored as binary JSON, which go-mysql
+	// renders compact; MySQL's SELECT spaces it (see mysqlJSONText).
+	mysqlJSON bool
+}
+
+// mysqlJSONText spaces a compact JSON text as MySQL prints JSON values:
+// ", " between items and ": " after keys. go-mysql renders binary JSON with
+// MySQL's key order (RenderJSONAsMySQLText); only the spaces differ.
+func mysqlJSONText(b []byte) string {
+	out := make([]byte, 0, len(b)+len(b)/4)
+	inString, escaped := false, false
+	for _, c := range b {
+		out = append(out, c)
+		switch {
+		case inString && escaped:
+			escaped = false
+		case inString && c == '\\':
+			escaped = true
+		case c == '"':
+			inString = !inString
+		case !inString && (c == ',' || c == ':'):
+			out = append(out, ' ')
+		}
+	}
+	return string(out)
 }
 
 // init derives the kind and details from the MySQL types.
@@ -263,6 +288,9 @@ func (c *column) fromBinlog(v any) (any, error) {
 		b := bytesOf(v)
 		if c.decode != nil {
 			return c.decode(b), nil
+		}
+		if c.mysqlJSON {
+			return mysqlJSONText(b), nil
 		}
 		return string(b), nil
 	case kBinary, kOther:
