@@ -443,10 +443,10 @@ func TestValueLabelsType(t *testing.T) {
 func TestMySQLJSONText(t *testing.T) {
 	for in, want := range map[string]string{
 		`{"k":[1,2.5,"x",null,true],"n":{"m":-1}}`: `{"k": [1, 2.5, "x", null, true], "n": {"m": -1}}`,
-		`["a,b","c:d","e\"f,",{}]`:                  `["a,b", "c:d", "e\"f,", {}]`,
-		`"x"`:                                       `"x"`,
-		`[]`:                                        `[]`,
-		`{"a\\":1}`:                                 `{"a\\": 1}`,
+		`["a,b","c:d","e\"f,",{}]`:                 `["a,b", "c:d", "e\"f,", {}]`,
+		`"x"`:                                      `"x"`,
+		`[]`:                                       `[]`,
+		`{"a\\":1}`:                                `{"a\\": 1}`,
 	} {
 		if got := mysqlJSONText([]byte(in)); got != want {
 			t.Errorf("%s: %s, want %s", in, got, want)
