@@ -127,4 +127,7 @@ type Event struct {
 	After   []any     // RowChange: nil on delete
 	Pos     Position  // Commit, SchemaChange
 	Time    time.Time // RowChange, Commit: the transaction's commit time, if known (else zero)
+	// Truncated marks a SchemaChange that is a TRUNCATE TABLE whose deleted
+	// rows the source does not list (a binary log records the statement).
+	Truncated bool
 }

@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/vstreamd/vstreamd/catalog"
@@ -44,4 +45,24 @@ func TestMariaDBEndToEnd(t *testing.T) {
 	r2 := olap(t, s, "shop")
 	equalLines(t, "resume", queryLines(t, r2, "VSTREAM * FROM corder WHERE pos > '"+tokens[2]+"' AND pos <= 'current'"), "- 9 1 x 90", "+ 8 1 x 90")
 	equalLines(t, "SELECT", queryLines(t, c, "SELECT * FROM shop.corder ORDER BY order_id"), orderValues(1), "2 3 s2 1", "8 1 x 90")
+}
+
+// TestMariaDBTruncate: a TRUNCATE on a MySQL source is a statement in the
+// binary log, without the rows it deleted: the stream ends there with
+// warning 1412 saying so, and the session continues after it.
+func TestMariaDBTruncate(t *testing.T) {
+	t.Parallel()
+	m, s := mariadbServer(t, "CREATE TABLE corder (order_id BIGINT PRIMARY KEY, customer_id BIGINT, sku VARBINARY(128), price BIGINT)")
+	admin := m.Admin(t, "shop")
+	seedOrders(t, admin, 1, 2)
+	r := olap(t, s, "shop")
+	equalLines(t, "copy", queryLines(t, r, "VSTREAM * FROM corder WHERE pos <= 'current'"), orderLines("+ ", 1, 2)...)
+	mustExec(t, admin, "TRUNCATE TABLE corder")
+	seedOrders(t, admin, 5, 5)
+	equalLines(t, "at the TRUNCATE", queryLines(t, r, "VSTREAM * FROM corder WHERE pos <= 'current'"))
+	_, w := query(t, r, "SHOW WARNINGS")
+	if len(w) != 1 || w[0][1] != "1412" || !strings.Contains(w[0][2], "truncated") {
+		t.Fatalf("warnings: %q", w)
+	}
+	equalLines(t, "after it", queryLines(t, r, "VSTREAM * FROM corder WHERE pos <= 'current'"), orderLines("+ ", 5, 5)...)
 }

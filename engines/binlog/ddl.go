@@ -16,6 +16,11 @@ var ddlTable = regexp.MustCompile("(?is)^\\s*(?:/\\*.*?\\*/\\s*)*(?:" +
 // nameRe reads one (possibly qualified, possibly quoted) table name.
 var nameRe = regexp.MustCompile("^\\s*((?:`[^`]+`|[A-Za-z0-9_$]+)(?:\\s*\\.\\s*(?:`[^`]+`|[A-Za-z0-9_$]+))?)")
 
+var truncateRe = regexp.MustCompile(`(?is)^\s*(?:/\*.*?\*/\s*)*TRUNCATE\b`)
+
+// isTruncate reports whether a statement is TRUNCATE [TABLE].
+func isTruncate(q string) bool { return truncateRe.MatchString(q) }
+
 // ddlTables returns the tables of database db a DDL statement touches.
 func ddlTables(q, defaultDB, db string) []string {
 	loc := ddlTable.FindStringIndex(q)

@@ -373,10 +373,11 @@ func (r *reader) query(ctx context.Context, ev *replication.BinlogEvent, e *repl
 	}
 	// A statement of its own: DDL. It may change any table of the database.
 	r.s.forget()
+	truncate := isTruncate(q)
 	for _, t := range ddlTables(q, string(e.Schema), r.s.cfg.Database) {
 		if r.want[strings.ToLower(t)] {
 			r.commitPos(ev)
-			r.buf = append(r.buf, engines.Event{Kind: engines.SchemaChange, Table: t, Pos: r.pos.engine()})
+			r.buf = append(r.buf, engines.Event{Kind: engines.SchemaChange, Table: t, Pos: r.pos.engine(), Truncated: truncate})
 			r.rowless = false
 		}
 	}

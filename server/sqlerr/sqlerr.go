@@ -56,6 +56,7 @@ var rules = []rule{
 	{engines.ErrTableNotFound, mysql.ERNoSuchTable, mysql.SSUnknownTable},
 	{engines.ErrPositionUnavailable, ERMasterFatalReadingBinlog, mysql.SSUnknownSQLState},
 	{vstream.ErrSchemaChanged, ERTableDefChanged, mysql.SSUnknownSQLState},
+	{vstream.ErrTruncated, ERTableDefChanged, mysql.SSUnknownSQLState},
 	{embedded.ErrLockWaitTimeout, ERLockWaitTimeout, mysql.SSUnknownSQLState},
 	// A source that cannot be reached or refuses the login (bad password
 	// included: 1045 would read as a failed login to vstreamd itself, and

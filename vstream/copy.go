@@ -1,0 +1,147 @@
+package vstream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/vstreamd/vstreamd/engines"
+)
+
+// Copy chunk sizes when Config.ChunkRows is zero: chunks start at
+// DefaultChunkRows and double, up to MaxChunkRows, while a chunk (its
+// snapshot and its scan) takes less than chunkTarget: fewer snapshots for
+// a fast source, short snapshot transactions for a slow one.
+const (
+	DefaultChunkRows = 10000
+	MaxChunkRows     = 80000
+	chunkTarget      = 250 * time.Millisecond
+)
+
+// chunk is one copy chunk: rows read from a snapshot at pos.
+type chunk struct {
+	pos  engines.Position
+	rows [][]any
+	last bool
+}
+
+// Reconnector is implemented by sources whose change stream re-establishes
+// a broken connection for a while (ReconnectWindow) before it fails. A copy
+// in progress then retries, for as long, a chunk whose snapshot failed
+// because the source was unreachable (engines.ErrSourceUnavailable), so a
+// source restart or a dropped connection mid-copy does not end the stream.
+type Reconnector interface {
+	ReconnectWindow() time.Duration
+}
+
+// readChunk reads the next copy chunk from a fresh snapshot (see
+// readChunkOnce), retrying it while the source is unreachable, within the
+// source's reconnect window, once the change stream runs. A failed attempt
+// changes nothing: the chunk's rows are only kept when all were read.
+func (s *Stream) readChunk(ctx context.Context) error {
+	var downSince time.Time
+	wait := 100 * time.Millisecond
+	for {
+		err := s.readChunkOnce(ctx)
+		r, ok := s.src.(Reconnector)
+		if err == nil || !ok || s.changes == nil || !errors.Is(err, engines.ErrSourceUnavailable) || ctx.Err() != nil {
+			return err
+		}
+		select {
+		case <-s.changes.done:
+			return err // the change stream gave up, or failed
+		default:
+		}
+		if downSince.IsZero() {
+			downSince = time.Now()
+		}
+		if time.Since(downSince) >= r.ReconnectWindow() {
+			return err
+		}
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+		wait = min(2*wait, 2*time.Second)
+	}
+}
+
+// readChunkOnce reads the next copy chunk from a fresh snapshot. The chunk
+// waits until the change stream has caught up with the snapshot's position.
+func (s *Stream) readChunkOnce(ctx context.Context) error {
+	if s.cfg.State != nil {
+		est := int64(-1)
+		if e, ok := s.src.(engines.RowEstimator); ok {
+			if n, err := e.EstimateRows(ctx, s.table.Name); err == nil {
+				est = n
+			}
+		}
+		s.cfg.State.copyStarted(s.now(), est)
+	}
+	began := time.Now()
+	snap, err := s.src.Snapshot(ctx, s.table.Name)
+	if err != nil {
+		return fmt.Errorf("copy of %s: taking a snapshot: %w", s.table.Name, err)
+	}
+	defer snap.Close()
+	if !sameNames(snap.Columns(), s.columns) {
+		return s.schemaChanged(snap.Position())
+	}
+	c := &chunk{pos: snap.Position()}
+	err = snap.Scan(ctx, s.lastKey, s.cfg.ChunkRows, func(row []any) error {
+		c.rows = append(c.rows, row)
+		return nil
+	})
+	if err != nil {
+		return engines.AtPosition(c.pos, fmt.Errorf("copy of %s: reading rows: %w", s.table.Name, err))
+	}
+	c.last = len(c.rows) < s.cfg.ChunkRows
+	if s.adaptive && !c.last && time.Since(began) < chunkTarget {
+		s.cfg.ChunkRows = min(2*s.cfg.ChunkRows, MaxChunkRows)
+	}
+	if s.pos == "" {
+		s.pos = c.pos // a fresh copy: the stream starts at the first snapshot
+	} else if cmp, err := s.src.ComparePositions(c.pos, s.pos); err != nil {
+		return err
+	} else if cmp < 0 {
+		return fmt.Errorf("copy of %s: snapshot position %s is older than the stream position %s", s.table.Name, c.pos, s.pos)
+	}
+	if s.changes == nil {
+		ch, err := startChanges(ctx, s.src, s.pos, s.table.Name)
+		if err != nil {
+			return err
+		}
+		s.changes = ch
+	}
+	s.chunk = c
+	return nil
+}
+
+// emitChunk queues the rows of a chunk whose snapshot the stream has caught
+// up with.
+func (s *Stream) emitChunk() {
+	c := s.chunk
+	s.chunk = nil
+	for i, row := range c.rows {
+		s.lastKey = s.table.KeyOf(row)
+		r := Row{Op: '+', Values: row, copyRow: true, copyKey: s.lastKey, Token: Token{
+			Keyspace: s.cfg.Keyspace, Shard: s.cfg.Shard, Table: s.table.Name,
+			Copying: true, Pos: c.pos, LastKey: s.lastKey}}
+		if c.last && i == len(c.rows)-1 {
+			// After the table's last row everything up to the snapshot is
+			// delivered: the row's token is already a replicate token.
+			r.copyEnd = true
+			r.Token.Copying, r.Token.LastKey = false, nil
+		}
+		s.queue = append(s.queue, r)
+	}
+	if c.last {
+		s.copying = false
+		s.lastKey = nil
+		if len(c.rows) == 0 && s.cfg.State != nil {
+			s.cfg.State.copyDone(s.now())
+		}
+	}
+}
