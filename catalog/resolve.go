@@ -97,6 +97,19 @@ func schemaOf(ctx *sql.Context, ks string, t *engines.Table) (sql.Schema, error)
 	return s, nil
 }
 
+// Native reports whether the source hands out GMS values already (the
+// embedded engine): Value and Values pass them on.
+func (e *Entry) Native() bool { return e.convert == nil }
+
+// Value converts the engine value of table column i into the GMS value of
+// its type.
+func (e *Entry) Value(ctx *sql.Context, i int, v any) (any, error) {
+	if e.convert == nil {
+		return v, nil
+	}
+	return e.convert[i](ctx, v)
+}
+
 // Values converts one engine row into GMS values, in place when possible.
 func (e *Entry) Values(ctx *sql.Context, row []any, dst sql.Row) (sql.Row, error) {
 	if e.convert == nil {

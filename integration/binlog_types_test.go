@@ -44,6 +44,9 @@ type typeCase struct {
 	limit  string
 	value  func(string) string
 	header func(*colHeader)
+	// filtered turns what VSTREAM shows into what it shows with a WHERE
+	// filter, which go-mysql-server evaluates (nil: the same).
+	filtered func(string) string
 }
 
 // The writing sessions use time_zone '+05:30' and the server runs with
@@ -96,12 +99,12 @@ var typeCases = []typeCase{
 		limit: "go-mysql-server's FLOAT has no (M,D): values show without the fixed decimals (1.5, not 1.500), and the header has FLOAT's length and 31 decimals",
 		value: shortestFloat(32), header: func(h *colHeader) { h.Length, h.Decimals, h.Scale = 12, 31, math.MaxInt64 }},
 	{name: "float_negative_zero", def: "FLOAT", vals: []string{"-0e0", "0", "-1"},
-		limit: "go-mysql-server's projections turn -0 into 0", value: negativeZeroIsZero},
+		filtered: negativeZeroIsZero}, // go-mysql-server's projections turn -0 into 0
 	{name: "double", def: "DOUBLE", vals: []string{"2.25", "1e100", "0", "0.1", "1.7976931348623157e308", "-1.7976931348623157e308",
 		"2.2250738585072014e-308", "5e-324", "0.3333333333333333", "123456789012345680000", "1e15", "1e16", "1234567", "123456.5",
 		"100000", "1e6", "0.0001", "0.00001", "0.1e0 + 0.2e0"}},
 	{name: "double_negative_zero", def: "DOUBLE", vals: []string{"-0e0", "0", "-1"},
-		limit: "go-mysql-server's projections turn -0 into 0", value: negativeZeroIsZero},
+		filtered: negativeZeroIsZero}, // go-mysql-server's projections turn -0 into 0
 	{name: "double_m_d", def: "DOUBLE(10,4)", vals: []string{"2.25", "-123456.7891", "0"},
 		limit: "go-mysql-server's DOUBLE has no (M,D): values show without the fixed decimals (2.25, not 2.2500), and the header has DOUBLE's length and 31 decimals",
 		value: shortestFloat(64), header: func(h *colHeader) { h.Length, h.Decimals, h.Scale = 22, 31, math.MaxInt64 }},
@@ -363,14 +366,28 @@ func (ts *typeServer) check(t *testing.T, tc typeCase) {
 	if fmt.Sprintf("%+v", got[1:]) != fmt.Sprintf("%+v", want) {
 		t.Fatalf("column definitions (%s):\ngot  %+v\nwant %+v", tc.limit, got[1:], want)
 	}
+	// A filter makes go-mysql-server run the statement: same header.
+	filteredHeader := ts.headers(t, true, "VSTREAM v, n FROM "+table+" WHERE id = id LIMIT 0")
+	if fmt.Sprintf("%+v", filteredHeader) != fmt.Sprintf("%+v", got) {
+		t.Fatalf("column definitions with a filter:\ngot  %+v\nwant %+v", filteredHeader, got)
+	}
 
 	// Copy phase (text protocol), then changes (binary log): inserts,
 	// updates (the after images) and deletes (the before images).
-	c := olap(t, ts.s, "shop")
+	// A second session streams the table with a filter that keeps every
+	// row: go-mysql-server runs that statement; the rows are the same.
+	c, cf := olap(t, ts.s, "shop"), olap(t, ts.s, "shop")
 	vstream := func(what string) [][]string {
 		t.Helper()
 		_, rows := query(t, c, "VSTREAM * FROM "+table+" WHERE pos <= 'current'")
 		equalLines(t, "warnings after the "+what, queryLines(t, c, "SHOW WARNINGS"))
+		_, filtered := query(t, cf, "VSTREAM * FROM "+table+" WHERE pos <= 'current' AND id = id")
+		equalLines(t, "warnings of the filtered "+what, queryLines(t, cf, "SHOW WARNINGS"))
+		want := rows
+		if tc.filtered != nil {
+			want = mapValues(rows, tc.filtered)
+		}
+		equalRows(t, "filtered "+what+" rows", filtered, want)
 		return rows
 	}
 	equalRows(t, "copy rows", vstream("copy"), sel("+", "id < 1000"))
@@ -392,6 +409,20 @@ func (ts *typeServer) check(t *testing.T, tc typeCase) {
 	changes = append(changes, sel("-", "id > 1000")...)
 	mustExec(t, w, "DELETE FROM "+table+" WHERE id > 1000")
 	equalRows(t, "change rows", vstream("changes"), changes)
+}
+
+// mapValues applies f to every non-NULL value after op.
+func mapValues(rows [][]string, f func(string) string) [][]string {
+	out := make([][]string, len(rows))
+	for i, r := range rows {
+		out[i] = append([]string(nil), r...)
+		for j := 1; j < len(r); j++ {
+			if r[j] != "NULL" {
+				out[i][j] = f(r[j])
+			}
+		}
+	}
+	return out
 }
 
 // exec runs a statement and returns the number of rows it changed.

@@ -33,34 +33,37 @@ type resultFn = func(*sqltypes.Result, bool) error
 // serveVStream runs a VSTREAM statement: checks the workload, plans it into
 // a SELECT over vstream(), and streams the result.
 func (s *Server) serveVStream(ctx context.Context, c *mysql.Conn, query string, more bool, cb resultFn) error {
-	return s.stream(ctx, c, query, func(sqlCtx *sql.Context, currentDB string) (string, sqlparser.Statement, error) {
+	return s.stream(ctx, c, query, func(sqlCtx *sql.Context, currentDB string) (*prepared, error) {
 		if w := workload(sqlCtx); w != workloadOLAP {
-			return "", nil, engines.Errorf(sqlerr.ErrWorkload, "VSTREAM runs only in the OLAP workload and this session is %s: run SET WORKLOAD=OLAP first", w)
+			return nil, engines.Errorf(sqlerr.ErrWorkload, "VSTREAM runs only in the OLAP workload and this session is %s: run SET WORKLOAD=OLAP first", w)
 		}
 		plan, err := planner.Parse(query, currentDB, s.cfg.DefaultLimit)
 		if err != nil {
-			return "", nil, err
+			return nil, err
 		}
 		if err := s.checkAccess(sqlCtx, plan.Keyspace); err != nil {
-			return "", nil, err
+			return nil, err
 		}
 		entry, err := s.cat.Resolve(sqlCtx, plan.Keyspace, plan.Shard, plan.Table)
 		if err != nil {
-			return "", nil, err
+			return nil, err
+		}
+		if plan.Where == nil {
+			return s.direct(sqlCtx, plan, entry)
 		}
 		stmt := plan.Statement(entry.ColumnNames())
 		if sess, ok := sqlCtx.Session.(*Session); ok {
 			sess.omitPos = !selectsPos(plan)
 		}
-		return sqlparser.String(stmt), stmt, nil
+		return &prepared{text: sqlparser.String(stmt), parsed: stmt}, nil
 	}, nil, more, cb)
 }
 
 // serveQuery runs an ordinary query (one that calls vstream()) on the
 // streaming path.
 func (s *Server) serveQuery(ctx context.Context, c *mysql.Conn, query string, bindings map[string]*querypb.BindVariable, more bool, cb resultFn) error {
-	return s.stream(ctx, c, query, func(*sql.Context, string) (string, sqlparser.Statement, error) {
-		return query, nil, nil
+	return s.stream(ctx, c, query, func(*sql.Context, string) (*prepared, error) {
+		return &prepared{text: query}, nil
 	}, bindings, more, cb)
 }
 
@@ -68,7 +71,7 @@ func (s *Server) serveQuery(ctx context.Context, c *mysql.Conn, query string, bi
 // the column headers at once, then every row flushed as soon as no further
 // row is ready (or every rowsPerWrite rows).
 func (s *Server) stream(ctx context.Context, c *mysql.Conn, query string,
-	prepare func(ctx *sql.Context, currentDB string) (string, sqlparser.Statement, error),
+	prepare func(ctx *sql.Context, currentDB string) (*prepared, error),
 	bindings map[string]*querypb.BindVariable, more bool, cb resultFn) error {
 
 	ctx, cancel := context.WithCancelCause(ctx)
@@ -98,15 +101,18 @@ func (s *Server) stream(ctx context.Context, c *mysql.Conn, query string,
 	if sess, ok := sqlCtx.Session.(*Session); ok {
 		sess.planned = nil
 	}
-	text, parsed, err := prepare(sqlCtx, currentDB)
+	p, err := prepare(sqlCtx, currentDB)
 	if err != nil {
 		return sqlerr.Of(err)
+	}
+	if p.rows != nil {
+		return s.spool(sqlCtx, c, p.schema, p.rows, cancel, more, cb)
 	}
 	exprs, err := bindingExprs(bindings)
 	if err != nil {
 		return sqlerr.Of(err)
 	}
-	schema, iter, _, err := s.engine.QueryWithBindings(sqlCtx, text, parsed, exprs, nil)
+	schema, iter, _, err := s.engine.QueryWithBindings(sqlCtx, p.text, p.parsed, exprs, nil)
 	if sess, ok := sqlCtx.Session.(*Session); ok {
 		sess.omitPos = false
 	}
@@ -116,8 +122,40 @@ func (s *Server) stream(ctx context.Context, c *mysql.Conn, query string,
 	if types.IsOkResultSchema(schema) || len(schema) == 0 {
 		return s.okResult(sqlCtx, iter, more, cb)
 	}
-	return s.spool(sqlCtx, c, schema, iter, cancel, more, cb)
+	schema = restoreNullability(sqlCtx, schema)
+	return s.spool(sqlCtx, c, schema, &gmsRows{schema: schema, iter: iter}, cancel, more, cb)
 }
+
+// prepared is a statement ready to run: a SELECT for go-mysql-server, or
+// (schema and rows set) a VSTREAM served directly.
+type prepared struct {
+	text   string
+	parsed sqlparser.Statement
+	schema sql.Schema
+	rows   rowSource
+}
+
+// rowSource produces the rows of a result set: next from one goroutine,
+// encode from another (the writer), close once next is done.
+type rowSource interface {
+	next(ctx *sql.Context) (any, error)
+	encode(ctx *sql.Context, row any, buf *sql.ByteBuffer) ([]sqltypes.Value, error)
+	close(ctx *sql.Context) error
+}
+
+// gmsRows are the rows of a statement go-mysql-server runs.
+type gmsRows struct {
+	schema sql.Schema
+	iter   sql.RowIter
+}
+
+func (g *gmsRows) next(ctx *sql.Context) (any, error) { return g.iter.Next(ctx) }
+
+func (g *gmsRows) encode(ctx *sql.Context, row any, buf *sql.ByteBuffer) ([]sqltypes.Value, error) {
+	return gmsserver.RowToSQL(ctx, g.schema, row.(sql.Row), nil, buf)
+}
+
+func (g *gmsRows) close(ctx *sql.Context) error { return g.iter.Close(ctx) }
 
 // okResult answers a statement without a result set.
 func (s *Server) okResult(ctx *sql.Context, iter sql.RowIter, more bool, cb resultFn) error {
@@ -146,10 +184,10 @@ func (s *Server) okResult(ctx *sql.Context, iter sql.RowIter, more bool, cb resu
 // spool writes the result set. Every row the iterator hands out reaches the
 // client unless the client is gone: the stream state counts it as
 // delivered.
-func (s *Server) spool(ctx *sql.Context, c *mysql.Conn, schema sql.Schema, iter sql.RowIter,
+func (s *Server) spool(ctx *sql.Context, c *mysql.Conn, schema sql.Schema, src rowSource,
 	cancel context.CancelCauseFunc, more bool, cb resultFn) error {
 
-	fields := fieldsOf(ctx, restoreNullability(ctx, schema))
+	fields := fieldsOf(ctx, schema)
 	sendErr := cb(&sqltypes.Result{Fields: fields}, more)
 	if sendErr == nil {
 		sendErr = c.FlushBuffer()
@@ -161,12 +199,12 @@ func (s *Server) spool(ctx *sql.Context, c *mysql.Conn, schema sql.Schema, iter 
 	stopWatch := watchClient(c, cancel)
 	defer stopWatch()
 
-	rows := make(chan sql.Row, 2*rowsPerWrite)
+	rows := make(chan any, 2*rowsPerWrite)
 	var iterErr error
 	go func() {
 		defer close(rows)
 		for {
-			row, err := iter.Next(ctx)
+			row, err := src.next(ctx)
 			if err != nil {
 				if err != io.EOF {
 					iterErr = err
@@ -200,7 +238,7 @@ func (s *Server) spool(ctx *sql.Context, c *mysql.Conn, schema sql.Schema, iter 
 		buf.Reset()
 	}
 	for {
-		var row sql.Row
+		var row any
 		var ok bool
 		select {
 		case row, ok = <-rows:
@@ -214,7 +252,7 @@ func (s *Server) spool(ctx *sql.Context, c *mysql.Conn, schema sql.Schema, iter 
 		if sendErr != nil || convErr != nil {
 			continue
 		}
-		out, err := gmsserver.RowToSQL(ctx, schema, row, nil, buf)
+		out, err := src.encode(ctx, row, buf)
 		if err != nil {
 			convErr = err
 			cancel(err)
@@ -226,7 +264,7 @@ func (s *Server) spool(ctx *sql.Context, c *mysql.Conn, schema sql.Schema, iter 
 		}
 	}
 	flush()
-	closeErr := iter.Close(ctx)
+	closeErr := src.close(ctx)
 
 	switch {
 	case sendErr != nil || errors.Is(context.Cause(ctx), errClientGone):

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/types"
@@ -115,52 +114,7 @@ func (f *vstreamFunc) RowIter(ctx *sql.Context, row sql.Row) (sql.RowIter, error
 	if err != nil {
 		return nil, err
 	}
-	src := f.entry.Keyspace.Source
-	state := streamsOf(ctx).Stream(f.key)
-
-	var opts vstream.Options
-	switch {
-	case !hasFrom:
-		if t, ok := state.Resume(); ok {
-			opts.From = t
-		} else {
-			opts.From = vstream.Fresh(f.key.Keyspace, f.key.Shard, f.key.Table)
-		}
-	case from == "":
-		state.Reset()
-		opts.From = vstream.Fresh(f.key.Keyspace, f.key.Shard, f.key.Table)
-	case strings.EqualFold(from, "current"):
-		cur, err := src.Current(ctx)
-		if err != nil {
-			return nil, err
-		}
-		opts.From = vstream.Token{Keyspace: f.key.Keyspace, Shard: f.key.Shard, Table: f.key.Table, Pos: cur}
-	default:
-		if opts.From, err = f.token(from); err != nil {
-			return nil, err
-		}
-	}
-	switch {
-	case hasTo && strings.EqualFold(to, "current"):
-		opts.UntilCurrent = true
-	case hasTo && to == "":
-		return nil, engines.Errorf(vstream.ErrBadToken, "the end position cannot be '': use 'current' or a token")
-	case hasTo:
-		t, err := f.token(to)
-		if err != nil {
-			return nil, err
-		}
-		if opts.Until, err = vstream.BoundOf(t); err != nil {
-			return nil, err
-		}
-	case workload(ctx) != workloadOLAP:
-		opts.UntilCurrent = true // a tool that only sends SELECT must not hang
-	}
-
-	st, err := vstream.Open(ctx, vstream.Config{
-		Keyspace: f.key.Keyspace, Shard: f.key.Shard, Table: f.entry.Table,
-		Source: src, ChunkRows: f.s.cfg.ChunkRows, State: state,
-	}, opts)
+	st, state, err := f.s.openStream(ctx, f.entry, f.key.Shard, bound{hasFrom, from}, bound{hasTo, to})
 	if err != nil {
 		return nil, err
 	}
@@ -169,20 +123,6 @@ func (f *vstreamFunc) RowIter(ctx *sql.Context, row sql.Row) (sql.RowIter, error
 		it.omitPos = sess.omitPos
 	}
 	return it, nil
-}
-
-// token parses a token, or a position in the source's own form.
-func (f *vstreamFunc) token(s string) (vstream.Token, error) {
-	if vstream.IsToken(s) {
-		return vstream.ParseToken(s)
-	}
-	p, err := f.entry.Keyspace.Source.ParsePosition(s)
-	if err != nil {
-		return vstream.Token{}, engines.Errorf(vstream.ErrBadToken,
-			"pos '%s' is neither a token (as the pos column and vstream_positions() show) nor a position of keyspace %s: %v",
-			s, f.key.Keyspace, err)
-	}
-	return vstream.Token{Keyspace: f.key.Keyspace, Shard: f.key.Shard, Table: f.key.Table, Pos: p}, nil
 }
 
 var opText = map[byte]string{'+': "+", '*': "*", '-': "-"}

@@ -64,7 +64,13 @@ const (
 // safe to paste inside a SQL string literal, stable across releases (a new
 // layout gets a new prefix).
 func (t Token) String() string {
-	b := make([]byte, 0, 32+len(t.Keyspace)+len(t.Table)+len(t.Pos))
+	return string(t.AppendTo(make([]byte, 0, 64+2*len(t.Pos))))
+}
+
+// AppendTo appends the token's text (as String returns it) to dst.
+func (t Token) AppendTo(dst []byte) []byte {
+	var scratch [128]byte
+	b := scratch[:0]
 	var flags uint64
 	if t.Copying {
 		flags |= 1
@@ -84,7 +90,8 @@ func (t Token) String() string {
 			b = appendValue(b, v)
 		}
 	}
-	return tokenPrefix + base64.RawURLEncoding.EncodeToString(b)
+	dst = append(dst, tokenPrefix...)
+	return base64.RawURLEncoding.AppendEncode(dst, b)
 }
 
 // IsToken reports whether s looks like a vstreamd token (rather than an

@@ -25,6 +25,9 @@ func TestTokenRoundTrip(t *testing.T) {
 		if !IsToken(s) || strings.ContainsAny(s, "'\"\\ ") {
 			t.Fatalf("token %q is not safe inside a SQL string", s)
 		}
+		if got := string(tok.AppendTo([]byte("x"))); got != "x"+s {
+			t.Fatalf("AppendTo = %q, want %q after the prefix", got, s)
+		}
 		back, err := ParseToken(s)
 		if err != nil {
 			t.Fatalf("%+v: %v", tok, err)
