@@ -3,7 +3,9 @@ package binlog
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -211,33 +213,70 @@ func (sn *snapshot) Scan(ctx context.Context, after []any, limit int, send func(
 	if limit > 0 {
 		fmt.Fprintf(&q, " LIMIT %d", limit)
 	}
-	rows, err := sn.conn.QueryContext(ctx, q.String(), args...)
+	err := sn.conn.Raw(func(dc any) error {
+		return sn.scanRows(ctx, dc, q.String(), args, send)
+	})
+	return sn.s.classify(err)
+}
+
+// scanRows runs a query on the driver's connection itself (database/sql's
+// row scanning costs more than the rest of a copy row's reading) and sends
+// each row in the engine representation.
+func (sn *snapshot) scanRows(ctx context.Context, dc any, query string, args []any, send func([]any) error) error {
+	q, ok := dc.(driver.QueryerContext)
+	if !ok {
+		return fmt.Errorf("the MySQL driver's connection %T cannot run queries", dc)
+	}
+	named := make([]driver.NamedValue, len(args))
+	for i, a := range args {
+		named[i] = driver.NamedValue{Ordinal: i + 1, Value: a}
+	}
+	rows, err := q.QueryContext(ctx, query, named)
 	if err != nil {
-		return sn.s.classify(err)
+		return err
 	}
 	defer rows.Close()
-	raw := make([]sql.RawBytes, len(t.cols))
-	ptrs := make([]any, len(raw))
-	for i := range raw {
-		ptrs[i] = &raw[i]
+	cols := sn.t.cols
+	if n := len(rows.Columns()); n != len(cols) {
+		return fmt.Errorf("reading %s: %d columns, expected %d", sn.t.desc.Name, n, len(cols))
 	}
-	for rows.Next() {
-		if err := rows.Scan(ptrs...); err != nil {
+	dest := make([]driver.Value, len(cols))
+	var text []byte
+	for {
+		if err := rows.Next(dest); err != nil {
+			if err == io.EOF {
+				return nil
+			}
 			return err
 		}
-		row := make([]any, len(raw))
-		for i, b := range raw {
-			v, err := t.cols[i].fromText(b)
-			if err != nil {
-				return fmt.Errorf("reading %s.%s: %w", t.desc.Name, t.cols[i].name, err)
+		// One string holds the row's string values.
+		text = text[:0]
+		for i, v := range dest {
+			if b, ok := v.([]byte); ok && cols[i].textIsString() {
+				text = append(text, b...)
 			}
-			row[i] = v
+		}
+		all := string(text)
+		row := make([]any, len(cols))
+		for i, v := range dest {
+			var err error
+			if b, ok := v.([]byte); ok {
+				var s string
+				if cols[i].textIsString() {
+					s, all = all[:len(b)], all[len(b):]
+				}
+				row[i], err = cols[i].textValue(b, s)
+			} else {
+				row[i], err = cols[i].driverValue(v)
+			}
+			if err != nil {
+				return fmt.Errorf("reading %s.%s: %w", sn.t.desc.Name, cols[i].name, err)
+			}
 		}
 		if err := send(row); err != nil {
 			return err
 		}
 	}
-	return sn.s.classify(rows.Err())
 }
 
 // argOf turns a key value into a query argument.

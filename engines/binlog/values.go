@@ -216,6 +216,9 @@ func parseTime(s string, k kind) (any, error) {
 	if zeroInDate(s) {
 		return s, nil
 	}
+	if t, ok := quickTime(s); ok {
+		return t, nil
+	}
 	layout := layoutDatetime
 	if k == kDate {
 		layout = layoutDate
@@ -225,6 +228,66 @@ func parseTime(s string, k kind) (any, error) {
 		return nil, err
 	}
 	return t, nil
+}
+
+// quickTime parses the texts MySQL prints for DATE, DATETIME and
+// TIMESTAMP values, "YYYY-MM-DD[ HH:MM:SS[.f…]]" with a valid month and
+// day, as a UTC time; ok is false for any other text.
+func quickTime(s string) (t time.Time, ok bool) {
+	num := func(s string) (int, bool) {
+		n := 0
+		for i := 0; i < len(s); i++ {
+			c := s[i] - '0'
+			if c > 9 {
+				return 0, false
+			}
+			n = n*10 + int(c)
+		}
+		return n, true
+	}
+	if len(s) != 10 && (len(s) < 19 || len(s) == 20 || len(s) > 26) {
+		return t, false
+	}
+	if s[4] != '-' || s[7] != '-' {
+		return t, false
+	}
+	y, ok1 := num(s[:4])
+	mo, ok2 := num(s[5:7])
+	d, ok3 := num(s[8:10])
+	if !ok1 || !ok2 || !ok3 || mo < 1 || mo > 12 || d < 1 || d > 31 {
+		return t, false
+	}
+	var h, mi, sec, ns int
+	if len(s) > 10 {
+		if s[10] != ' ' || s[13] != ':' || s[16] != ':' {
+			return t, false
+		}
+		var ok4, ok5, ok6 bool
+		h, ok4 = num(s[11:13])
+		mi, ok5 = num(s[14:16])
+		sec, ok6 = num(s[17:19])
+		if !ok4 || !ok5 || !ok6 || h > 23 || mi > 59 || sec > 59 {
+			return t, false
+		}
+		if len(s) > 19 {
+			if s[19] != '.' {
+				return t, false
+			}
+			frac, ok := num(s[20:])
+			if !ok {
+				return t, false
+			}
+			for i := len(s) - 20; i < 9; i++ {
+				frac *= 10
+			}
+			ns = frac
+		}
+	}
+	t = time.Date(y, time.Month(mo), d, h, mi, sec, ns, time.UTC)
+	if t.Day() != d {
+		return time.Time{}, false // February 30th and the like
+	}
+	return t, true
 }
 
 // zeroInDate reports whether a date text ("YYYY-MM-DD…") has a zero month
@@ -330,23 +393,40 @@ func (c *column) fromBinlog(v any) (any, error) {
 
 // fromText turns a value of the text protocol (a SELECT) into the engine
 // representation; nil is NULL. The bytes are not kept.
-func (c *column) fromText(b []byte) (any, error) {
+func (c *column) fromText(b []byte) (any, error) { return c.textValue(b, "") }
+
+// textIsString reports whether the column's text values are strings in
+// the engine representation (textValue keeps the caller's string).
+func (c *column) textIsString() bool {
+	switch c.kind {
+	case kDecimal, kTime, kChar, kEnum, kSet, kJSON:
+		return true
+	}
+	return false
+}
+
+// textValue is fromText with, for a column whose values are strings
+// (textIsString), s = string(b) made by the caller (one string can hold a
+// whole row's values); "" lets textValue make it.
+func (c *column) textValue(b []byte, s string) (any, error) {
 	if b == nil {
 		return nil, nil
 	}
-	s := string(b)
 	switch c.kind {
 	case kInt, kYear:
-		return strconv.ParseInt(s, 10, 64)
+		return strconv.ParseInt(string(b), 10, 64)
 	case kUint:
-		return strconv.ParseUint(s, 10, 64)
+		return strconv.ParseUint(string(b), 10, 64)
 	case kFloat:
-		f, err := strconv.ParseFloat(s, 32)
+		f, err := strconv.ParseFloat(string(b), 32)
 		return float32(f), err
 	case kDouble:
-		return strconv.ParseFloat(s, 64)
+		return strconv.ParseFloat(string(b), 64)
 	case kDate, kDatetime, kTimestamp:
-		return parseTime(s, c.kind)
+		if t, ok := quickTime(string(b)); ok {
+			return t, nil
+		}
+		return parseTime(string(b), c.kind)
 	case kBinary, kFixedBinary, kOther:
 		return append([]byte(nil), b...), nil
 	case kBit:
@@ -357,7 +437,46 @@ func (c *column) fromText(b []byte) (any, error) {
 		copy(buf[8-len(b):], b)
 		return binary.BigEndian.Uint64(buf[:]), nil
 	}
+	if s == "" {
+		s = string(b)
+	}
 	return s, nil // DECIMAL, TIME, character types, ENUM, SET, JSON
+}
+
+// driverValue turns a value go-sql-driver parsed from a text-protocol
+// result (it reads integers as int64 or uint64 and floating-point numbers as
+// float32 or float64) into the engine representation.
+func (c *column) driverValue(v any) (any, error) {
+	switch x := v.(type) {
+	case nil:
+		return nil, nil
+	case int64:
+		switch c.kind {
+		case kInt, kYear:
+			return v, nil
+		case kUint:
+			if x >= 0 {
+				return uint64(x), nil
+			}
+		}
+	case uint64:
+		if c.kind == kUint {
+			return v, nil
+		}
+	case float32:
+		if c.kind == kFloat {
+			return v, nil
+		}
+	case float64:
+		if c.kind == kDouble {
+			return v, nil
+		}
+	case string:
+		return c.textValue([]byte(x), x)
+	case time.Time:
+		return c.fromBinlog(x)
+	}
+	return c.fromText([]byte(fmt.Sprint(v)))
 }
 
 func bytesOf(v any) []byte {
