@@ -110,9 +110,9 @@ var typeCases = []typeCase{
 		value: shortestFloat(64), header: func(h *colHeader) { h.Length, h.Decimals, h.Scale = 22, 31, math.MaxInt64 }},
 	{name: "date", def: "DATE", vals: []string{"'1000-01-01'", "'9999-12-31'", "'2024-02-29'", "'0000-00-00'", "'0000-01-01'"}},
 	{name: "date_before_1000", def: "DATE", vals: []string{"'0001-01-01'", "'0999-12-31'", "'0099-05-05'"},
-		limit: "go-mysql-server prints years before 1000 without leading zeros", value: yearWithoutZeros},
+		filtered: yearWithoutZeros}, // go-mysql-server prints years before 1000 without leading zeros
 	{name: "datetime_before_1000", def: "DATETIME(1)", vals: []string{"'0001-01-01 00:00:00.5'", "'0999-12-31 23:59:59'"},
-		limit: "go-mysql-server prints years before 1000 without leading zeros", value: yearWithoutZeros},
+		filtered: yearWithoutZeros}, // go-mysql-server prints years before 1000 without leading zeros
 	{name: "date_zero_in_date", def: "DATE", vals: []string{"'2024-00-15'", "'2024-05-00'", "'2024-01-02'"},
 		limit: "go-mysql-server's dates are time.Time, which has no zero month or day: such a date is the zero date, as MySQL stores it under NO_ZERO_IN_DATE",
 		value: zeroInDateIsZero},
@@ -411,12 +411,12 @@ func (ts *typeServer) check(t *testing.T, tc typeCase) {
 	equalRows(t, "change rows", vstream("changes"), changes)
 }
 
-// mapValues applies f to every non-NULL value after op.
+// mapValues applies f to every non-NULL value after op and id.
 func mapValues(rows [][]string, f func(string) string) [][]string {
 	out := make([][]string, len(rows))
 	for i, r := range rows {
 		out[i] = append([]string(nil), r...)
-		for j := 1; j < len(r); j++ {
+		for j := 2; j < len(r); j++ {
 			if r[j] != "NULL" {
 				out[i][j] = f(r[j])
 			}

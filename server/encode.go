@@ -66,10 +66,13 @@ func encoderFor(ctx *sql.Context, entry *catalog.Entry, i int) encoder {
 			return general(ctx, v, buf)
 		}
 	case types.IsTime(typ): // DATE, DATETIME, TIMESTAMP
+		precision := -1 // DATE
+		if wire != sqltypes.Date {
+			precision = typ.(sql.DatetimeType).Precision()
+		}
 		return func(ctx *sql.Context, v any, buf *sql.ByteBuffer) (sqltypes.Value, error) {
-			if t, ok := v.(time.Time); ok && t.Location() == time.UTC {
-				out, err := typ.SQL(ctx, buf.Get(), t)
-				return put(buf, out, err)
+			if t, ok := v.(time.Time); ok && t.Location() == time.UTC && !t.Equal(types.ZeroTime) && t.Year() >= 0 && t.Year() <= 9999 {
+				return put(buf, sqltypes.MakeTrusted(wire, appendTime(buf.Get(), t, precision)), nil)
 			}
 			return general(ctx, v, buf)
 		}
@@ -156,4 +159,28 @@ func negativeZero(s string) bool {
 		}
 	}
 	return true
+}
+
+// appendTime appends a time as MySQL prints a DATE (precision -1) or a
+// DATETIME or TIMESTAMP of precision fractional digits (truncated: the
+// source's values have no more).
+func appendTime(b []byte, t time.Time, precision int) []byte {
+	y, mo, d := t.Date()
+	b = append(b, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
+		byte('0'+mo/10), byte('0'+mo%10), '-', byte('0'+d/10), byte('0'+d%10))
+	if precision < 0 {
+		return b
+	}
+	h, mi, s := t.Clock()
+	b = append(b, ' ', byte('0'+h/10), byte('0'+h%10), ':', byte('0'+mi/10), byte('0'+mi%10), ':',
+		byte('0'+s/10), byte('0'+s%10))
+	if precision > 0 {
+		b = append(b, '.')
+		ns, div := t.Nanosecond(), 100000000
+		for i := 0; i < precision; i++ {
+			b = append(b, byte('0'+ns/div%10))
+			div /= 10
+		}
+	}
+	return b
 }

@@ -1,6 +1,9 @@
 package server
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 func TestPlainDecimal(t *testing.T) {
 	for _, tc := range []struct {
@@ -39,6 +42,30 @@ func TestNegativeZero(t *testing.T) {
 	} {
 		if got := negativeZero(s); got != want {
 			t.Errorf("negativeZero(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
+
+func TestAppendTime(t *testing.T) {
+	at := func(y, mo, d, h, mi, s, ns int) time.Time {
+		return time.Date(y, time.Month(mo), d, h, mi, s, ns, time.UTC)
+	}
+	for _, tc := range []struct {
+		t         time.Time
+		precision int
+		want      string
+	}{
+		{at(2024, 2, 29, 0, 0, 0, 0), -1, "2024-02-29"},
+		{at(999, 12, 31, 0, 0, 0, 0), -1, "0999-12-31"},
+		{at(1, 1, 1, 0, 0, 0, 0), -1, "0001-01-01"},
+		{at(2024, 2, 29, 23, 59, 59, 0), 0, "2024-02-29 23:59:59"},
+		{at(2024, 2, 29, 23, 59, 59, 500000000), 1, "2024-02-29 23:59:59.5"},
+		{at(2024, 2, 29, 1, 2, 3, 123456000), 6, "2024-02-29 01:02:03.123456"},
+		{at(2024, 2, 29, 1, 2, 3, 120000000), 3, "2024-02-29 01:02:03.120"},
+		{at(9999, 12, 31, 23, 59, 59, 999999000), 6, "9999-12-31 23:59:59.999999"},
+	} {
+		if got := string(appendTime([]byte("x"), tc.t, tc.precision)); got != "x"+tc.want {
+			t.Errorf("appendTime(%v, %d) = %q, want %q", tc.t, tc.precision, got[1:], tc.want)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/vstreamd/vstreamd/engines"
@@ -124,6 +125,7 @@ func (s *Stream) readChunkOnce(ctx context.Context) error {
 func (s *Stream) emitChunk() {
 	c := s.chunk
 	s.chunk = nil
+	s.queue = slices.Grow(s.queue, len(c.rows))
 	for i, row := range c.rows {
 		s.lastKey = s.table.KeyOf(row)
 		r := Row{Op: '+', Values: row, copyRow: true, copyKey: s.lastKey, Token: Token{
