@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"time"
 
@@ -22,9 +23,11 @@ const (
 
 // chunk is one copy chunk: rows read from a snapshot at pos.
 type chunk struct {
-	pos  engines.Position
-	rows [][]any
-	last bool
+	pos   engines.Position
+	after []any // the key the chunk starts after (nil: the table's start)
+	limit int   // the most rows it was to read
+	rows  [][]any
+	last  bool
 }
 
 // Reconnector is implemented by sources whose change stream re-establishes
@@ -69,8 +72,9 @@ func (s *Stream) readChunk(ctx context.Context) error {
 	}
 }
 
-// readChunkOnce reads the next copy chunk from a fresh snapshot. The chunk
-// waits until the change stream has caught up with the snapshot's position.
+// readChunkOnce reads the next copy chunk from a fresh snapshot (or takes
+// the one read ahead, see readAhead). The chunk waits until the change
+// stream has caught up with the snapshot's position.
 func (s *Stream) readChunkOnce(ctx context.Context) error {
 	if s.cfg.State != nil {
 		est := int64(-1)
@@ -81,25 +85,15 @@ func (s *Stream) readChunkOnce(ctx context.Context) error {
 		}
 		s.cfg.State.copyStarted(s.now(), est)
 	}
-	began := time.Now()
-	snap, err := s.src.Snapshot(ctx, s.table.Name)
+	c, took, err := s.takeAhead(ctx)
+	if c == nil && err == nil {
+		c, took, err = s.scanChunk(ctx, s.lastKey, s.cfg.ChunkRows)
+	}
 	if err != nil {
-		return fmt.Errorf("copy of %s: taking a snapshot: %w", s.table.Name, err)
+		return err
 	}
-	defer snap.Close()
-	if !sameNames(snap.Columns(), s.columns) {
-		return s.schemaChanged(snap.Position())
-	}
-	c := &chunk{pos: snap.Position()}
-	err = snap.Scan(ctx, s.lastKey, s.cfg.ChunkRows, func(row []any) error {
-		c.rows = append(c.rows, row)
-		return nil
-	})
-	if err != nil {
-		return engines.AtPosition(c.pos, fmt.Errorf("copy of %s: reading rows: %w", s.table.Name, err))
-	}
-	c.last = len(c.rows) < s.cfg.ChunkRows
-	if s.adaptive && !c.last && time.Since(began) < chunkTarget {
+	c.last = len(c.rows) < c.limit
+	if s.adaptive && !c.last && took < chunkTarget {
 		s.cfg.ChunkRows = min(2*s.cfg.ChunkRows, MaxChunkRows)
 	}
 	if s.pos == "" {
@@ -117,7 +111,100 @@ func (s *Stream) readChunkOnce(ctx context.Context) error {
 		s.changes = ch
 	}
 	s.chunk = c
+	if !c.last {
+		s.readAhead(ctx, s.table.KeyOf(c.rows[len(c.rows)-1]), s.cfg.ChunkRows)
+	}
 	return nil
+}
+
+// scanChunk reads up to limit rows after the key after from a fresh
+// snapshot. It touches no stream state, so it may run while the stream
+// emits the chunk before.
+func (s *Stream) scanChunk(ctx context.Context, after []any, limit int) (*chunk, time.Duration, error) {
+	began := time.Now()
+	snap, err := s.src.Snapshot(ctx, s.table.Name)
+	if err != nil {
+		return nil, 0, fmt.Errorf("copy of %s: taking a snapshot: %w", s.table.Name, err)
+	}
+	defer snap.Close()
+	if !sameNames(snap.Columns(), s.columns) {
+		return nil, 0, s.schemaChanged(snap.Position())
+	}
+	c := &chunk{pos: snap.Position(), after: after, limit: limit}
+	err = snap.Scan(ctx, after, limit, func(row []any) error {
+		c.rows = append(c.rows, row)
+		return nil
+	})
+	if err != nil {
+		return nil, 0, engines.AtPosition(c.pos, fmt.Errorf("copy of %s: reading rows: %w", s.table.Name, err))
+	}
+	return c, time.Since(began), nil
+}
+
+// ahead is a chunk being read while the one before it is emitted: the
+// source reads and the client receives at the same time.
+type ahead struct {
+	done   chan struct{}
+	cancel context.CancelFunc
+	c      *chunk
+	took   time.Duration
+	err    error
+}
+
+// readAhead starts reading the chunk after the key after.
+func (s *Stream) readAhead(ctx context.Context, after []any, limit int) {
+	actx, cancel := context.WithCancel(ctx)
+	a := &ahead{done: make(chan struct{}), cancel: cancel}
+	s.ahead = a
+	go func() {
+		defer close(a.done)
+		a.c, a.took, a.err = s.scanChunk(actx, after, limit)
+	}()
+}
+
+// takeAhead returns the chunk read ahead, if it is the next one (nil, nil
+// otherwise). A failed read ahead is not an error: the chunk is read again,
+// with readChunk's retries.
+func (s *Stream) takeAhead(ctx context.Context) (*chunk, time.Duration, error) {
+	a := s.ahead
+	if a == nil {
+		return nil, 0, nil
+	}
+	s.ahead = nil
+	select {
+	case <-a.done:
+	case <-ctx.Done():
+		a.cancel()
+		<-a.done
+		return nil, 0, context.Cause(ctx)
+	}
+	a.cancel()
+	if a.err != nil || !sameKey(a.c.after, s.lastKey) {
+		return nil, 0, nil
+	}
+	return a.c, a.took, nil
+}
+
+// stopAhead abandons a chunk being read ahead.
+func (s *Stream) stopAhead() {
+	if a := s.ahead; a != nil {
+		s.ahead = nil
+		a.cancel()
+		<-a.done
+	}
+}
+
+// sameKey reports whether two key tuples are the same values.
+func sameKey(a, b []any) bool {
+	if len(a) != len(b) || (a == nil) != (b == nil) {
+		return false
+	}
+	for i := range a {
+		if !reflect.DeepEqual(a[i], b[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // emitChunk queues the rows of a chunk whose snapshot the stream has caught

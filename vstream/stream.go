@@ -122,6 +122,7 @@ type Stream struct {
 	dropped   bool
 
 	chunk  *chunk
+	ahead  *ahead // the next chunk, being read
 	evs    []engines.Event
 	evIdx  int
 	queue  []Row
@@ -255,6 +256,7 @@ func (s *Stream) Close() error {
 		return nil
 	}
 	s.closed = true
+	s.stopAhead()
 	if s.changes != nil {
 		s.changes.stop()
 	}
