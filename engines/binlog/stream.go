@@ -145,6 +145,9 @@ func (r *reader) run(ctx context.Context) error {
 		TimestampStringLocation: time.UTC, HeartbeatPeriod: s.cfg.Heartbeat,
 		ReadTimeout: 10*s.cfg.Heartbeat + 5*time.Second, DisableRetrySync: true,
 		EventCacheCount: 512, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		// DATETIME and TIMESTAMP as time.Time, not texts to parse again
+		// (dates and the zero or pre-1970 datetimes stay texts).
+		ParseTime: true,
 		// MySQL's binary JSON, rendered with MySQL's key order and number
 		// forms (MariaDB's JSON is text and unaffected).
 		RenderJSONAsMySQLText: r.flavor == flavorMySQL,

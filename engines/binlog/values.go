@@ -334,20 +334,30 @@ func (c *column) fromBinlog(v any) (any, error) {
 		if f, ok := v.(float64); ok {
 			return f, nil
 		}
-	case kDecimal:
+	case kDecimal, kTime:
+		if _, ok := v.(string); ok {
+			return v, nil
+		}
 		return fmt.Sprint(v), nil
 	case kDate, kDatetime, kTimestamp:
 		switch x := v.(type) {
 		case string:
+			if t, ok := quickTime(x); ok {
+				return t, nil
+			}
 			return parseTime(x, c.kind)
 		case time.Time:
+			if x.Location() == time.UTC {
+				return v, nil
+			}
 			return x.UTC(), nil
 		}
-	case kTime:
-		return fmt.Sprint(v), nil
 	case kYear:
 		return toInt64(v)
 	case kChar, kJSON:
+		if _, ok := v.(string); ok && c.decode == nil && !c.mysqlJSON {
+			return v, nil
+		}
 		b := bytesOf(v)
 		if c.decode != nil {
 			return c.decode(b), nil

@@ -206,6 +206,7 @@ func (b *mariaBench) syncerConfig() replication.BinlogSyncerConfig {
 		TimestampStringLocation: time.UTC, HeartbeatPeriod: time.Second,
 		ReadTimeout: 15 * time.Second, DisableRetrySync: true,
 		EventCacheCount: 512, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		ParseTime: true, // as vstreamd decodes
 	}
 }
 
