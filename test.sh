@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every vstreamd test: unit, conformance and integration tests against
 # real servers and real clients. Installs what the tests need when missing
-# (Debian packages: mariadb-server and mariadb-client); the tests start their
-# own throwaway servers in temporary directories and stop them by PID.
+# (Debian packages: mariadb-server, mariadb-client and postgresql); the tests
+# start their own throwaway servers in temporary directories and stop them by
+# PID.
 #
 #   ./test.sh            all tests
 #   ./test.sh -run X     extra arguments go to `go test`
@@ -12,6 +13,7 @@ cd "$(dirname "$0")"
 need=()
 command -v mariadb >/dev/null 2>&1 || need+=(mariadb-client)
 command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
+command -v initdb >/dev/null 2>&1 || compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
 if [ ${#need[@]} -gt 0 ]; then
 	echo "test.sh: installing ${need[*]}" >&2
 	SUDO=""

@@ -131,3 +131,29 @@ type Event struct {
 	// rows the source does not list (a binary log records the statement).
 	Truncated bool
 }
+
+// Holder is implemented by sources that keep their change history only for
+// a reader that holds it: a PostgreSQL replication slot. A session stream
+// takes one Hold and reads every snapshot and change stream through it, so
+// that a later statement of the same session can continue where the last
+// one stopped; closing the Hold (the session ends, or starts the stream
+// afresh) lets the source discard that history.
+type Holder interface {
+	Hold(ctx context.Context) (Hold, error)
+}
+
+// Hold is one reader's hold on a source's change history. Its methods mean
+// what the Source methods of the same names mean, within the hold: Current
+// is a position the hold can stream from, Stream fails with
+// ErrPositionUnavailable for a position older than the history it holds.
+// A Hold is used by one stream at a time.
+type Hold interface {
+	Current(ctx context.Context) (Position, error)
+	Snapshot(ctx context.Context, table string) (Snapshot, error)
+	Stream(ctx context.Context, from Position, tables []string, send func([]Event) error) error
+	// Confirm says the reader will never again ask for changes at or
+	// before pos: the source may discard them.
+	Confirm(pos Position)
+	// Close releases the hold and the history it kept.
+	Close() error
+}

@@ -29,11 +29,16 @@ type bound struct {
 //	to token      end right after it
 func (s *Server) openStream(ctx *sql.Context, entry *catalog.Entry, shard string, from, to bound) (*vstream.Stream, *vstream.StreamState, error) {
 	key := vstream.StreamKey{Keyspace: entry.Keyspace.Name, Shard: shard, Table: entry.Table.Name}
-	src := entry.Keyspace.Source
 	state := streamsOf(ctx).Stream(key)
+	if from.set && from.text == "" {
+		state.Reset() // before the source is held: a fresh copy holds afresh
+	}
+	src, err := state.Source(ctx, entry.Keyspace.Source)
+	if err != nil {
+		return nil, nil, err
+	}
 
 	var opts vstream.Options
-	var err error
 	switch {
 	case !from.set:
 		if t, ok := state.Resume(); ok {
@@ -42,7 +47,6 @@ func (s *Server) openStream(ctx *sql.Context, entry *catalog.Entry, shard string
 			opts.From = vstream.Fresh(key.Keyspace, key.Shard, key.Table)
 		}
 	case from.text == "":
-		state.Reset()
 		opts.From = vstream.Fresh(key.Keyspace, key.Shard, key.Table)
 	case strings.EqualFold(from.text, "current"):
 		cur, err := src.Current(ctx)

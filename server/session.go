@@ -56,8 +56,9 @@ func (s *Session) CommandEnd() {}
 
 // SessionEnd implements sql.LifecycleAwareSession: a connection that goes
 // away in the middle of a transaction rolls it back, releasing its write
-// locks.
+// locks, and what its streams held at their sources is released.
 func (s *Session) SessionEnd() {
+	s.streams.Close()
 	if tx, ok := s.GetTransaction().(*embedded.Txn); ok {
 		tx.Rollback()
 		s.SetTransaction(nil)

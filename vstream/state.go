@@ -134,6 +134,7 @@ type StreamState struct {
 	commitTime time.Time
 	lag        time.Duration
 	copy       *CopyInfo
+	holds      holds
 }
 
 // Resume returns the stream's resume token, if any.
@@ -143,8 +144,10 @@ func (st *StreamState) Resume() (Token, bool) {
 	return st.token, st.hasToken
 }
 
-// Reset forgets the stream (pos > ” starts over with a fresh copy).
+// Reset forgets the stream (pos > ” starts over with a fresh copy) and
+// releases what the source held for it.
 func (st *StreamState) Reset() {
+	st.release()
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	st.token, st.hasToken = Token{}, false

@@ -120,6 +120,7 @@ type Stream struct {
 	// bound, it, not the processing state, is where to resume.
 	delivered Token
 	dropped   bool
+	confirmed engines.Position // the last position passed to a confirmer
 
 	chunk  *chunk
 	ahead  *ahead // the next chunk, being read
@@ -218,6 +219,12 @@ func (s *Stream) Next(ctx context.Context) (*Row, error) {
 				return nil, io.EOF
 			}
 			s.delivered = row.Token
+			if c, ok := s.src.(confirmer); ok && row.Token.Pos != s.confirmed {
+				// Resuming after this row starts from its position: what
+				// came before is no longer needed.
+				s.confirmed = row.Token.Pos
+				c.Confirm(row.Token.Pos)
+			}
 			if s.qHead == len(s.queue) {
 				s.queue, s.qHead = s.queue[:0], 0
 			}

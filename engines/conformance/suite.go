@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math/rand"
 	"reflect"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -34,8 +36,15 @@ func Run(t *testing.T, h Harness) {
 		{"NoPrimaryKey", testNoPrimaryKey},
 
 		{"RandomDMLDuringCopy", testRandomDMLDuringCopy},
-		{"RandomDMLConcurrent", testRandomDMLConcurrent},
 		{"RandomDMLWithResume", testRandomDMLWithResume},
+	}
+	if k, ok := h.(KnownGaps); !ok || k.KnownGap("RandomDMLConcurrent") == "" {
+		tests = append(tests, struct {
+			name string
+			run  func(*testing.T, Harness)
+		}{"RandomDMLConcurrent", testRandomDMLConcurrent})
+	} else {
+		t.Logf("RandomDMLConcurrent is not run: %s", k.KnownGap("RandomDMLConcurrent"))
 	}
 	// Abilities not every engine has: run only where the harness has them.
 	if u, ok := h.(UniqueKeys); ok && u.UniqueKeys() {
@@ -92,7 +101,7 @@ func testCopyInKeyOrder(t *testing.T, h Harness) {
 		}
 	}
 	state := map[string][]string{}
-	if err := fold(state, rows, tbl.Key); err != nil {
+	if err := fold(state, rows, tbl.Key, keyOnlyDeletes(h)); err != nil {
 		t.Fatal(err)
 	}
 	if d := diff(selectAll(t, db, table, tbl.Key), state); d != "" {
@@ -112,7 +121,7 @@ func testRowImages(t *testing.T, h Harness) {
 		fmt.Sprintf("UPDATE %s SET id = 2 WHERE id = 1", table),
 		fmt.Sprintf("DELETE FROM %s WHERE id = 2", table))
 	got := show(read(t, st, 5))
-	want := []string{"+ 1 a NULL", "* 1 b 5", "- 1 b 5", "+ 2 b 5", "- 2 b 5"}
+	want := deleteImages(h, []string{"+ 1 a NULL", "* 1 b 5", "- 1 b 5", "+ 2 b 5", "- 2 b 5"}, []int{0})
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %q\nwant %q", got, want)
 	}
@@ -310,7 +319,7 @@ func testCompositeKey(t *testing.T, h Harness) {
 	}
 	exec(t, db, fmt.Sprintf("UPDATE %s SET b = 'b' WHERE a = 1 AND b = 'z'", table))
 	got = show(read(t, st, 2))
-	if want := []string{"- 1 z 2", "+ 1 b 2"}; !reflect.DeepEqual(got, want) {
+	if want := deleteImages(h, []string{"- 1 z 2", "+ 1 b 2"}, []int{0, 1}); !reflect.DeepEqual(got, want) {
 		t.Fatalf("key change: %q, want %q", got, want)
 	}
 }
@@ -489,7 +498,7 @@ func checkFold(t *testing.T, h Harness, src engines.Source, table string, rows [
 	t.Helper()
 	tbl := describe(t, src, table)
 	state := map[string][]string{}
-	if err := fold(state, rows, tbl.Key); err != nil {
+	if err := fold(state, rows, tbl.Key, keyOnlyDeletes(h)); err != nil {
 		t.Fatal(err)
 	}
 	if d := diff(selectAll(t, h.DB(t), table, tbl.Key), state); d != "" {
@@ -579,6 +588,9 @@ func testNoPrimaryKey(t *testing.T, h Harness) {
 	db, src := h.DB(t), h.Source(t)
 	table := fmt.Sprintf("cf_nokey_%d", tableSeq.Add(1))
 	exec(t, db, fmt.Sprintf("CREATE TABLE %s (a INT, b VARCHAR(16))", table))
+	if k, ok := h.(KeylessTables); ok {
+		k.KeylessTable(t, table)
+	}
 	for _, r := range []string{"(2,'x')", "(1,'z')", "(1,'a')", "(3,NULL)"} {
 		exec(t, db, fmt.Sprintf("INSERT INTO %s (a, b) VALUES %s", table, r))
 	}
@@ -602,6 +614,49 @@ func testNoPrimaryKey(t *testing.T, h Harness) {
 	if want := []string{"- 2 x", "+ 2 y", "- 3 NULL"}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("changes: %q, want %q", got, want)
 	}
+}
+
+// KeylessTables is a Harness whose source needs a table without a key set
+// up before it can stream its changes (PostgreSQL: REPLICA IDENTITY FULL).
+type KeylessTables interface {
+	KeylessTable(tb testing.TB, table string)
+}
+
+// KnownGaps is a Harness whose engine is still in progress: KnownGap
+// returns why a test is left out (empty: it runs). An engine with a gap is
+// not offered to users (the server does not open its sources).
+type KnownGaps interface{ KnownGap(test string) string }
+
+// KeyOnlyDeletes is a Harness whose source, by default, sends only the key
+// of a deleted row (or of the old row of a key-changing update): PostgreSQL
+// with REPLICA IDENTITY DEFAULT. Its '-' rows carry the key and NULL
+// elsewhere.
+type KeyOnlyDeletes interface{ KeyOnlyDeletes() bool }
+
+func keyOnlyDeletes(h Harness) bool {
+	k, ok := h.(KeyOnlyDeletes)
+	return ok && k.KeyOnlyDeletes()
+}
+
+// deleteImages adapts the expected '-' rows to a source that sends only
+// their keys.
+func deleteImages(h Harness, want []string, key []int) []string {
+	if !keyOnlyDeletes(h) {
+		return want
+	}
+	out := make([]string, len(want))
+	for i, w := range want {
+		f := strings.Fields(w)
+		if f[0] == "-" {
+			for j := 1; j < len(f); j++ {
+				if !slices.Contains(key, j-1) {
+					f[j] = "NULL"
+				}
+			}
+		}
+		out[i] = strings.Join(f, " ")
+	}
+	return out
 }
 
 // UniqueKeys is a Harness whose engine supports UNIQUE keys.

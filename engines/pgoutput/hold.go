@@ -1,0 +1,194 @@
+package pgoutput
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pglogrepl"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/vstreamd/vstreamd/engines"
+)
+
+// hold is one session stream's hold on the source's WAL: a temporary slot
+// on a replication connection of its own, created on first use (or, with
+// a configured slot, that permanent slot).
+type hold struct {
+	src *Source
+
+	mu       sync.Mutex
+	conn     *pgconn.PgConn // the temporary slot's connection; nil before first use
+	slot     string
+	start    pglogrepl.LSN // the slot's consistent point
+	broken   error         // the connection failed: the temporary slot is gone
+	running  *run          // the stream reading the slot
+	feed     *feed         // the slot's replication, once started
+	closed   bool
+	snapName string // the exported snapshot, importable while exported
+
+	// exportMu guards the exported snapshot: imports hold it for reading,
+	// the first START_REPLICATION (which ends the export) for writing.
+	exportMu sync.RWMutex
+	exported bool
+
+	confirm   atomic.Uint64 // the position the reader is done with
+	confirmed pglogrepl.LSN // what the server was told (under mu)
+}
+
+// run is a Stream call in progress.
+type run struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+var _ engines.Hold = (*hold)(nil)
+
+// ensure creates the temporary slot on first use, exporting a snapshot.
+func (h *hold) ensure(ctx context.Context) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch {
+	case h.closed:
+		return engines.Errorf(engines.ErrSourceUnavailable, "the stream's hold on %s is closed", h.src.cfg.Redacted)
+	case h.broken != nil:
+		return h.broken
+	case h.conn != nil || h.src.cfg.Slot != "":
+		return nil
+	}
+	conn, err := h.src.dialReplication(ctx)
+	if err != nil {
+		return err
+	}
+	name := slotName()
+	lsn, snap, err := createSlot(ctx, conn, name, true, true)
+	if err != nil {
+		conn.Close(context.Background())
+		return h.src.classify(err)
+	}
+	h.conn, h.slot, h.start, h.snapName, h.confirmed = conn, name, lsn, snap, lsn
+	h.exportMu.Lock()
+	h.exported = true
+	h.exportMu.Unlock()
+	h.src.log.Debug("temporary replication slot created", "slot", name, "consistent_point", lsn.String())
+	return nil
+}
+
+// Current is the server's position, read once the slot exists: the slot
+// holds everything after it.
+func (h *hold) Current(ctx context.Context) (engines.Position, error) {
+	if err := h.ensure(ctx); err != nil {
+		return "", err
+	}
+	cur, err := h.src.insertPosition(ctx)
+	if err != nil {
+		return "", err
+	}
+	return position(cur), nil
+}
+
+// Snapshot reads the hold's exported snapshot while it lasts (the first
+// copy chunks: exactly at the slot's consistent point), then snapshots of
+// short-lived slots.
+func (h *hold) Snapshot(ctx context.Context, table string) (engines.Snapshot, error) {
+	if err := h.src.ensurePublished(ctx, []string{table}); err != nil {
+		return nil, err
+	}
+	if err := h.ensure(ctx); err != nil {
+		return nil, err
+	}
+	h.exportMu.RLock()
+	if h.exported {
+		sn, err := h.src.importSnapshot(ctx, h.snapName, h.start, table)
+		h.exportMu.RUnlock()
+		if err == nil {
+			return sn, nil
+		}
+		if errors.Is(err, context.Canceled) {
+			return nil, err
+		}
+	} else {
+		h.exportMu.RUnlock()
+	}
+	h.mu.Lock()
+	f := h.feed
+	h.mu.Unlock()
+	if f == nil {
+		return h.src.exportedSnapshot(ctx, table)
+	}
+	f.pause()
+	sn, err := h.src.exportedSnapshot(ctx, table)
+	if err != nil {
+		f.resume(0)
+		return nil, err
+	}
+	f.resume(sn.pos)
+	return sn, nil
+}
+
+// Confirm records that the reader is done with the changes up to pos.
+func (h *hold) Confirm(pos engines.Position) {
+	l, err := lsnOf(pos)
+	if err != nil {
+		return
+	}
+	for {
+		cur := h.confirm.Load()
+		if uint64(l) <= cur {
+			return
+		}
+		if h.confirm.CompareAndSwap(cur, uint64(l)) {
+			break
+		}
+	}
+	h.mu.Lock()
+	f := h.feed
+	h.mu.Unlock()
+	if f != nil {
+		f.trim(l)
+	}
+}
+
+// Close ends the running stream and drops the temporary slot (closing its
+// connection drops it).
+func (h *hold) Close() error {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return nil
+	}
+	h.closed = true
+	r := h.running
+	h.mu.Unlock()
+	if r != nil {
+		r.cancel()
+		<-r.done
+	}
+	h.mu.Lock()
+	conn, f := h.conn, h.feed
+	h.conn = nil
+	h.mu.Unlock()
+	if f != nil {
+		f.cancel()
+		<-f.done
+	}
+	if conn != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		conn.Close(ctx)
+		cancel()
+	}
+	h.src.forget(h)
+	return nil
+}
+
+// insertPosition is the end of the last WAL record inserted: everything
+// committed so far is before it.
+func (s *Source) insertPosition(ctx context.Context) (pglogrepl.LSN, error) {
+	var lsn string
+	if err := s.db.QueryRowContext(ctx, `SELECT pg_current_wal_insert_lsn()::text`).Scan(&lsn); err != nil {
+		return 0, s.classify(err)
+	}
+	return pglogrepl.ParseLSN(lsn)
+}

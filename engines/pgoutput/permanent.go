@@ -1,0 +1,124 @@
+package pgoutput
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/jackc/pglogrepl"
+
+	"github.com/vstreamd/vstreamd/engines"
+)
+
+// streamPermanent streams from the configured slot, on a replication
+// connection of its own; a broken connection is re-established (the slot
+// survives it) for up to the Reconnect window.
+func (h *hold) streamPermanent(ctx context.Context, from pglogrepl.LSN, tables []string, send func([]engines.Event) error) error {
+	s := h.src
+	if err := s.ensureSlot(ctx); err != nil {
+		return err
+	}
+	held, retained, err := s.slotState(ctx)
+	if err != nil {
+		return err
+	}
+	if from < held {
+		return engines.Errorf(engines.ErrPositionUnavailable,
+			"PostgreSQL %s: position %s is older than what slot %s still holds (its confirmed_flush_lsn is %s): those changes are gone; start afresh with pos > ''",
+			s.cfg.Redacted, position(from), s.cfg.Slot, position(held))
+	}
+	s.log.Info("streaming from the configured slot", "slot", s.cfg.Slot, "from", position(from), "retained_wal_bytes", retained)
+	h.setConfirmed(held)
+	pos, sentRows := from, 0
+	var downSince time.Time
+	established := false
+	for {
+		conn, err := s.dialReplication(ctx)
+		if err == nil {
+			rs := &replication{src: s, hold: h, conn: conn, slot: s.cfg.Slot, pos: pos, skipRows: sentRows}
+			rs.send = func(evs []engines.Event) error {
+				if evs == nil && established {
+					return nil // a reconnect: the reader was told once
+				}
+				established = true
+				return send(evs)
+			}
+			err = rs.run(ctx, tables)
+			conn.Close(context.Background())
+			pos = rs.pos
+			if rs.inTxn {
+				sentRows = rs.txnRows
+			} else {
+				sentRows = 0
+			}
+			if err == nil || !errors.Is(err, engines.ErrSourceUnavailable) || ctx.Err() != nil || !established {
+				return err
+			}
+			downSince = time.Time{}
+		}
+		if !errors.Is(err, engines.ErrSourceUnavailable) {
+			return err
+		}
+		if downSince.IsZero() {
+			downSince = time.Now()
+			s.log.Warn("replication connection lost; reconnecting", "slot", s.cfg.Slot, "after", position(pos), "err", err)
+		}
+		if time.Since(downSince) > s.cfg.Reconnect {
+			return engines.AtPosition(position(pos), err)
+		}
+		select {
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// ensureSlot creates the configured slot if it does not exist.
+func (s *Source) ensureSlot(ctx context.Context) error {
+	var exists bool
+	if err := s.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1)`, s.cfg.Slot).Scan(&exists); err != nil {
+		return s.classify(err)
+	}
+	if exists {
+		return nil
+	}
+	conn, err := s.dialReplication(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	lsn, _, err := createSlot(ctx, conn, s.cfg.Slot, false, false)
+	if err != nil && sqlState(err) != "42710" {
+		return s.classify(err)
+	}
+	s.log.Info("created the configured replication slot", "slot", s.cfg.Slot, "consistent_point", position(lsn))
+	return nil
+}
+
+// slotState reads the configured slot's confirmed position and the WAL it
+// retains, in bytes.
+func (s *Source) slotState(ctx context.Context) (pglogrepl.LSN, int64, error) {
+	var confirmed sql.NullString
+	var retained sql.NullInt64
+	err := s.db.QueryRowContext(ctx, `SELECT confirmed_flush_lsn::text, pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint
+		FROM pg_replication_slots WHERE slot_name = $1`, s.cfg.Slot).Scan(&confirmed, &retained)
+	if err != nil {
+		return 0, 0, s.classify(err)
+	}
+	l, err := pglogrepl.ParseLSN(confirmed.String)
+	if err != nil {
+		return 0, 0, err
+	}
+	return l, retained.Int64, nil
+}
+
+// ReconnectWindow is how long a stream on a configured slot re-establishes
+// a broken connection (vstream retries copy chunks for as long).
+func (s *Source) ReconnectWindow() time.Duration {
+	if s.cfg.Slot == "" {
+		return 0
+	}
+	return s.cfg.Reconnect
+}

@@ -1,0 +1,281 @@
+package pgoutput
+
+import (
+	"bytes"
+	"encoding/hex"
+	"fmt"
+	"math"
+	"math/big"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// kind is how a column's values are decoded from PostgreSQL's text form.
+type kind uint8
+
+const (
+	kText kind = iota // any type shown as its text (text, varchar, uuid, interval, inet …)
+	kInt
+	kFloat4
+	kFloat8
+	kNumeric
+	kBool
+	kBytea
+	kDate
+	kTime
+	kTimestamp
+	kTimestampTZ
+	kJSON
+	kEnum
+	kArray
+)
+
+// Type OIDs of the built-in types the engine maps (pg_type.oid).
+const (
+	oidBool        = 16
+	oidBytea       = 17
+	oidName        = 19
+	oidInt8        = 20
+	oidInt2        = 21
+	oidInt4        = 23
+	oidText        = 25
+	oidOid         = 26
+	oidJSON        = 114
+	oidFloat4      = 700
+	oidFloat8      = 701
+	oidBpchar      = 1042
+	oidVarchar     = 1043
+	oidDate        = 1082
+	oidTime        = 1083
+	oidTimestamp   = 1114
+	oidTimestampTZ = 1184
+	oidInterval    = 1186
+	oidTimeTZ      = 1266
+	oidNumeric     = 1700
+	oidUUID        = 2950
+	oidJSONB       = 3802
+)
+
+// pgType is what the catalog says of a column's type.
+type pgType struct {
+	oid      uint32
+	typmod   int32
+	typtype  string // b base, e enum, d domain …
+	category string // A array …
+	elem     *pgType
+	labels   []string // enum labels in sort order
+}
+
+// column is one column of a table, as the engine reads it.
+type column struct {
+	name     string
+	typ      pgType
+	kind     kind
+	mysql    string // the MySQL type the catalog shows
+	cText    bool   // a text key column whose order needs COLLATE "C"
+	nullable bool
+}
+
+// mapType chooses the decoding kind and the MySQL type of a PostgreSQL type.
+func mapType(t pgType) (kind, string) {
+	if t.typtype == "e" {
+		q := make([]string, len(t.labels))
+		for i, l := range t.labels {
+			q[i] = "'" + strings.ReplaceAll(l, "'", "''") + "'"
+		}
+		return kEnum, "enum(" + strings.Join(q, ",") + ")"
+	}
+	if t.category == "A" && t.elem != nil {
+		return kArray, "json"
+	}
+	mod := t.typmod
+	switch t.oid {
+	case oidInt2:
+		return kInt, "smallint"
+	case oidInt4:
+		return kInt, "int"
+	case oidInt8:
+		return kInt, "bigint"
+	case oidOid:
+		return kInt, "bigint"
+	case oidFloat4:
+		return kFloat4, "float"
+	case oidFloat8:
+		return kFloat8, "double"
+	case oidNumeric:
+		if mod >= 4 {
+			p, s := (mod-4)>>16&0xffff, (mod-4)&0xffff
+			if p <= 65 && s <= 30 && s <= p {
+				return kNumeric, fmt.Sprintf("decimal(%d,%d)", p, s)
+			}
+		}
+		return kText, "longtext" // unconstrained numeric: its exact text
+	case oidBool:
+		return kBool, "tinyint(1)"
+	case oidVarchar:
+		if mod >= 4 && mod-4 <= 16383 {
+			return kText, fmt.Sprintf("varchar(%d)", mod-4)
+		}
+		return kText, "longtext"
+	case oidBpchar:
+		if mod >= 4 && mod-4 <= 255 {
+			return kText, fmt.Sprintf("char(%d)", mod-4)
+		}
+		return kText, "longtext"
+	case oidText:
+		return kText, "longtext"
+	case oidName:
+		return kText, "varchar(63)"
+	case oidBytea:
+		return kBytea, "longblob"
+	case oidDate:
+		return kDate, "date"
+	case oidTime:
+		return kTime, fmt.Sprintf("time(%d)", precision(mod))
+	case oidTimestamp:
+		return kTimestamp, fmt.Sprintf("datetime(%d)", precision(mod))
+	case oidTimestampTZ:
+		return kTimestampTZ, fmt.Sprintf("datetime(%d)", precision(mod))
+	case oidUUID:
+		return kText, "char(36)"
+	case oidJSON, oidJSONB:
+		return kJSON, "json"
+	case oidInterval, oidTimeTZ:
+		return kText, "varchar(255)"
+	}
+	return kText, "longtext"
+}
+
+func precision(typmod int32) int32 {
+	if typmod < 0 || typmod > 6 {
+		return 6
+	}
+	return typmod
+}
+
+// decode turns a value's text form into the engine value of its column
+// (see package engines).
+func (c *column) decode(b []byte) (any, error) {
+	v, err := decodeKind(c.kind, &c.typ, b)
+	if err != nil {
+		return nil, fmt.Errorf("column %s: value %.40q: %w", c.name, b, err)
+	}
+	return v, nil
+}
+
+func decodeKind(k kind, t *pgType, b []byte) (any, error) {
+	switch k {
+	case kInt:
+		return strconv.ParseInt(string(b), 10, 64)
+	case kFloat4:
+		f, err := strconv.ParseFloat(string(b), 32)
+		return float32(f), err
+	case kFloat8:
+		return strconv.ParseFloat(string(b), 64)
+	case kNumeric:
+		if string(b) == "NaN" {
+			return nil, fmt.Errorf("NaN has no MySQL DECIMAL value")
+		}
+		return string(b), nil
+	case kBool:
+		if len(b) == 1 && b[0] == 't' {
+			return int64(1), nil
+		}
+		return int64(0), nil
+	case kBytea:
+		if !bytes.HasPrefix(b, []byte(`\x`)) {
+			return nil, fmt.Errorf("bytea not in hex form (set bytea_output = hex)")
+		}
+		out := make([]byte, hex.DecodedLen(len(b)-2))
+		_, err := hex.Decode(out, b[2:])
+		return out, err
+	case kDate:
+		return parseTime(b, "2006-01-02")
+	case kTimestamp:
+		return parseTime(b, "2006-01-02 15:04:05.999999")
+	case kTimestampTZ:
+		return parseTime(b, "2006-01-02 15:04:05.999999Z07:00:00")
+	case kTime, kText, kJSON, kEnum:
+		return string(b), nil
+	case kArray:
+		return arrayJSON(t, b)
+	}
+	return string(b), nil
+}
+
+// parseTime reads a date or time stamp (DateStyle ISO; time stamps with a
+// zone in any offset) as a time in UTC.
+func parseTime(b []byte, layout string) (time.Time, error) {
+	s := string(b)
+	switch s {
+	case "infinity", "-infinity":
+		return time.Time{}, fmt.Errorf("%s has no MySQL value", s)
+	}
+	if strings.HasSuffix(s, " BC") {
+		return time.Time{}, fmt.Errorf("dates before year 1 have no MySQL value")
+	}
+	t, err := time.Parse(layout, s)
+	if err != nil {
+		// Offsets come as +HH, +HH:MM or +HH:MM:SS.
+		for _, l := range []string{"2006-01-02 15:04:05.999999Z07", "2006-01-02 15:04:05.999999Z07:00"} {
+			if t2, err2 := time.Parse(l, s); err2 == nil {
+				return t2.UTC(), nil
+			}
+		}
+		return t, err
+	}
+	return t.UTC(), nil
+}
+
+// compareValues orders two values of a key column as the copy query's
+// ORDER BY does (text in byte order: the query says COLLATE "C" where the
+// column's collation would not).
+func (c *column) compareValues(a, b any) (int, error) {
+	switch x := a.(type) {
+	case int64:
+		return cmp3(x, b.(int64)), nil
+	case float32:
+		return cmp3(x, b.(float32)), nil
+	case float64:
+		return cmp3(x, b.(float64)), nil
+	case time.Time:
+		return x.Compare(b.(time.Time)), nil
+	case []byte:
+		return bytes.Compare(x, b.([]byte)), nil
+	case string:
+		y := b.(string)
+		switch c.kind {
+		case kNumeric:
+			rx, ok1 := new(big.Rat).SetString(x)
+			ry, ok2 := new(big.Rat).SetString(y)
+			if !ok1 || !ok2 {
+				return 0, fmt.Errorf("column %s: cannot compare %q and %q", c.name, x, y)
+			}
+			return rx.Cmp(ry), nil
+		case kEnum:
+			return cmp3(labelIndex(c.typ.labels, x), labelIndex(c.typ.labels, y)), nil
+		}
+		return strings.Compare(x, y), nil
+	}
+	return 0, fmt.Errorf("column %s: cannot order values of type %T", c.name, a)
+}
+
+func labelIndex(labels []string, l string) int {
+	for i, x := range labels {
+		if x == l {
+			return i
+		}
+	}
+	return math.MaxInt
+}
+
+func cmp3[T int64 | float32 | float64 | int](a, b T) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
