@@ -21,6 +21,7 @@ type feed struct {
 	wake   chan struct{} // closed and replaced when entries arrive or the feed fails
 	log    []entry       // events after the confirmed position
 	first  int64         // sequence number of log[0]
+	base   pglogrepl.LSN // the position before log[0]: streams start at or after it
 	cursor int64         // the sequence number the current (or last) stream read up to
 	err    error         // the reader failed: the slot is gone
 	// paused holds the stream back while a snapshot is taken, marks are
@@ -44,7 +45,7 @@ type entry struct {
 // it stops reading (the walsender then waits: backpressure).
 const maxUnread = 4 * maxBatch
 
-func newFeed() *feed { return &feed{wake: make(chan struct{})} }
+func newFeed(base pglogrepl.LSN) *feed { return &feed{wake: make(chan struct{}), base: base} }
 
 // append adds a batch (the reader), merging runs of row-less commits, and
 // waits while the stream is too far behind.
@@ -85,10 +86,19 @@ func (f *feed) fail(err error) {
 	f.mu.Unlock()
 }
 
-// trim drops the entries up to the last commit at or before pos.
+// maxRetained is how many events a feed keeps for resumes from older
+// tokens of the session before it lets go of the confirmed ones.
+const maxRetained = 100000
+
+// trim drops the entries up to the last commit at or before pos, once the
+// feed holds more than maxRetained: a session may resume from any token it
+// was shown while they are kept.
 func (f *feed) trim(pos pglogrepl.LSN) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if len(f.log) <= maxRetained {
+		return
+	}
 	cut := -1
 	for i, e := range f.log {
 		if f.first+int64(i) >= f.cursor {
@@ -103,6 +113,7 @@ func (f *feed) trim(pos pglogrepl.LSN) {
 		}
 	}
 	if cut >= 0 {
+		f.base, _ = lsnOf(f.log[cut].ev.Pos)
 		n := copy(f.log, f.log[cut+1:])
 		clear(f.log[n:])
 		f.log = f.log[:n]
@@ -139,6 +150,14 @@ func (f *feed) resume(mark pglogrepl.LSN) {
 // stream sends the entries after from, then new ones as they come, until
 // ctx ends, send fails or the reader does.
 func (f *feed) stream(ctx context.Context, from pglogrepl.LSN, send func([]engines.Event) error) error {
+	f.mu.Lock()
+	base := f.base
+	f.mu.Unlock()
+	if from < base {
+		return engines.Errorf(engines.ErrPositionUnavailable,
+			"position %s is older than the changes this session's stream still keeps (after %s): to resume from older tokens across long streams, configure a permanent slot (?slot=name in the source URL), or start afresh with pos > ''",
+			position(from), position(base))
+	}
 	if err := send(nil); err != nil {
 		return err
 	}

@@ -61,10 +61,10 @@ func (h *hold) Stream(ctx context.Context, from engines.Position, tables []strin
 		return h.streamPermanent(rctx, fromLSN, tables, send)
 	}
 	h.mu.Lock()
-	start, confirmed := h.start, h.confirmed
+	start := h.start
 	h.mu.Unlock()
-	if fromLSN < start || fromLSN < confirmed {
-		held := max(start, confirmed)
+	if fromLSN < start {
+		held := start
 		return engines.Errorf(engines.ErrPositionUnavailable,
 			"PostgreSQL %s: position %s is older than what this session's replication slot holds (changes after %s): a session keeps the changes its own streams may resume from; to resume across sessions, configure a permanent slot (?slot=name in the source URL), or start afresh with pos > ''",
 			h.src.cfg.Redacted, from, held)
@@ -83,7 +83,7 @@ func (h *hold) feedFrom(from pglogrepl.LSN, tables []string) *feed {
 	h.exportMu.Lock()
 	h.exported = false // START_REPLICATION ends the export
 	h.exportMu.Unlock()
-	f := newFeed()
+	f := newFeed(from)
 	ctx, cancel := context.WithCancel(context.Background())
 	f.cancel, f.done = cancel, make(chan struct{})
 	rs := &replication{src: h.src, hold: h, conn: h.conn, slot: h.slot, pos: from,
