@@ -139,7 +139,8 @@ type Event struct {
 // one stopped; closing the Hold (the session ends, or starts the stream
 // afresh) lets the source discard that history.
 type Holder interface {
-	Hold(ctx context.Context) (Hold, error)
+	// Hold takes a hold for streams of table.
+	Hold(ctx context.Context, table string) (Hold, error)
 }
 
 // Hold is one reader's hold on a source's change history. Its methods mean

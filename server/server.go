@@ -21,6 +21,7 @@ import (
 	"github.com/vstreamd/vstreamd/engines"
 	"github.com/vstreamd/vstreamd/engines/binlog"
 	"github.com/vstreamd/vstreamd/engines/embedded"
+	"github.com/vstreamd/vstreamd/engines/pgoutput"
 	"github.com/vstreamd/vstreamd/server/sqlerr"
 )
 
@@ -109,6 +110,14 @@ func (s *Server) openers() map[string]catalog.Opener {
 		"mysql": func(ctx context.Context, keyspace string, u *url.URL) (engines.Source, error) {
 			return binlog.Open(ctx, keyspace, u, binlog.Options{Logger: s.log})
 		},
+		"postgres":   openPostgres(s),
+		"postgresql": openPostgres(s),
+	}
+}
+
+func openPostgres(s *Server) catalog.Opener {
+	return func(ctx context.Context, keyspace string, u *url.URL) (engines.Source, error) {
+		return pgoutput.Open(ctx, keyspace, u, pgoutput.Options{Logger: s.log})
 	}
 }
 

@@ -27,7 +27,7 @@ func (st *StreamState) Source(ctx context.Context, src Source) (Source, error) {
 	st.holds.mu.Lock()
 	defer st.holds.mu.Unlock()
 	if st.holds.hold == nil {
-		hold, err := h.Hold(ctx)
+		hold, err := h.Hold(ctx, st.key.Table)
 		if err != nil {
 			return nil, err
 		}

@@ -36,15 +36,8 @@ func Run(t *testing.T, h Harness) {
 		{"NoPrimaryKey", testNoPrimaryKey},
 
 		{"RandomDMLDuringCopy", testRandomDMLDuringCopy},
+		{"RandomDMLConcurrent", testRandomDMLConcurrent},
 		{"RandomDMLWithResume", testRandomDMLWithResume},
-	}
-	if k, ok := h.(KnownGaps); !ok || k.KnownGap("RandomDMLConcurrent") == "" {
-		tests = append(tests, struct {
-			name string
-			run  func(*testing.T, Harness)
-		}{"RandomDMLConcurrent", testRandomDMLConcurrent})
-	} else {
-		t.Logf("RandomDMLConcurrent is not run: %s", k.KnownGap("RandomDMLConcurrent"))
 	}
 	// Abilities not every engine has: run only where the harness has them.
 	if u, ok := h.(UniqueKeys); ok && u.UniqueKeys() {
@@ -621,11 +614,6 @@ func testNoPrimaryKey(t *testing.T, h Harness) {
 type KeylessTables interface {
 	KeylessTable(tb testing.TB, table string)
 }
-
-// KnownGaps is a Harness whose engine is still in progress: KnownGap
-// returns why a test is left out (empty: it runs). An engine with a gap is
-// not offered to users (the server does not open its sources).
-type KnownGaps interface{ KnownGap(test string) string }
 
 // KeyOnlyDeletes is a Harness whose source, by default, sends only the key
 // of a deleted row (or of the old row of a key-changing update): PostgreSQL

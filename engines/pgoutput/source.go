@@ -176,10 +176,15 @@ func (s *Source) EstimateRows(ctx context.Context, table string) (int64, error) 
 	return int64(n), nil
 }
 
-// Hold takes a hold on the source's history for one session stream (a
-// temporary replication slot, or the configured permanent one).
-func (s *Source) Hold(ctx context.Context) (engines.Hold, error) {
+// Hold takes a hold on the source's history for one session stream of
+// table (a temporary replication slot, or the configured permanent one).
+// The table is published first: a slot only ever decodes changes of the
+// tables its publication had when they were made.
+func (s *Source) Hold(ctx context.Context, table string) (engines.Hold, error) {
 	if err := s.preflight(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.ensurePublished(ctx, []string{table}); err != nil {
 		return nil, err
 	}
 	h := &hold{src: s}
@@ -197,6 +202,9 @@ func (s *Source) Snapshot(ctx context.Context, table string) (engines.Snapshot, 
 	if err := s.preflight(ctx); err != nil {
 		return nil, err
 	}
+	if err := s.ensurePublished(ctx, []string{table}); err != nil {
+		return nil, err
+	}
 	return s.exportedSnapshot(ctx, table)
 }
 
@@ -204,11 +212,21 @@ func (s *Source) Snapshot(ctx context.Context, table string) (engines.Snapshot, 
 // it returns: only positions at or after that moment are available (or
 // those a configured slot still holds).
 func (s *Source) Stream(ctx context.Context, from engines.Position, tables []string, send func([]engines.Event) error) error {
-	h, err := s.Hold(ctx)
-	if err != nil {
-		return err
+	var h engines.Hold
+	for i, t := range tables {
+		if i == 0 {
+			var err error
+			if h, err = s.Hold(ctx, t); err != nil {
+				return err
+			}
+			defer h.Close()
+		} else if err := s.ensurePublished(ctx, []string{t}); err != nil {
+			return err
+		}
 	}
-	defer h.Close()
+	if h == nil {
+		return engines.Errorf(engines.ErrUnsupported, "a stream of no table")
+	}
 	return h.Stream(ctx, from, tables, send)
 }
 
