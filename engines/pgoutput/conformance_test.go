@@ -100,3 +100,19 @@ func TestSlotsVanishWithTheHold(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// slotHarness streams from a configured (permanent) slot; Purge advances
+// it past every change so far.
+type slotHarness struct{ harness }
+
+func (h *slotHarness) Purge(tb testing.TB) {
+	if _, err := h.db.Exec("SELECT pg_replication_slot_advance('vstreamd_test', pg_current_wal_lsn())"); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// TestConformancePermanentSlot runs the suite on a configured slot.
+func TestConformancePermanentSlot(t *testing.T) {
+	p, db := startPostgres(t)
+	conformance.Run(t, &slotHarness{harness{db: db, src: openSource(t, p, testdb.PGSuperUser, testdb.PGSuperPass, "shop", "?slot=vstreamd_test")}})
+}

@@ -24,7 +24,7 @@ type relation struct {
 func (r *replication) message(msg pglogrepl.Message) error {
 	switch m := msg.(type) {
 	case *pglogrepl.BeginMessage:
-		r.inTxn, r.txnTime, r.xid, r.txnRows, r.final = true, m.CommitTime, m.Xid, 0, m.FinalLSN
+		r.inTxn, r.txnTime, r.xid, r.txnRows, r.txnSent, r.final = true, m.CommitTime, m.Xid, 0, 0, m.FinalLSN
 	case *pglogrepl.CommitMessage:
 		r.inTxn = false
 		r.pos = m.TransactionEndLSN

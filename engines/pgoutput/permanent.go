@@ -30,32 +30,55 @@ func (h *hold) streamPermanent(ctx context.Context, from pglogrepl.LSN, tables [
 	}
 	s.log.Info("streaming from the configured slot", "slot", s.cfg.Slot, "from", position(from), "retained_wal_bytes", retained)
 	h.setConfirmed(held)
+	f := newFeed(from)
+	rctx, cancel := context.WithCancel(ctx)
+	f.cancel, f.done = cancel, make(chan struct{})
+	h.mu.Lock()
+	h.feed = f // copy snapshots taken meanwhile mark this stream
+	h.mu.Unlock()
+	go func() {
+		defer close(f.done)
+		f.fail(h.readPermanent(rctx, f, from, tables))
+	}()
+	err = f.stream(ctx, from, send)
+	cancel()
+	<-f.done
+	h.mu.Lock()
+	if h.feed == f {
+		h.feed = nil
+	}
+	h.mu.Unlock()
+	return err
+}
+
+// readPermanent reads the configured slot into f from from, each attempt
+// on a new replication connection (a connection streams once); a broken
+// one is replaced for up to the Reconnect window, replaying from the last
+// commit and dropping the rows of the interrupted transaction f already
+// has.
+func (h *hold) readPermanent(ctx context.Context, f *feed, from pglogrepl.LSN, tables []string) error {
+	s := h.src
 	pos, sentRows := from, 0
 	var downSince time.Time
-	established := false
 	for {
 		conn, err := s.dialReplication(ctx)
 		if err == nil {
-			rs := &replication{src: s, hold: h, conn: conn, slot: s.cfg.Slot, pos: pos, skipRows: sentRows}
-			rs.send = func(evs []engines.Event) error {
-				if evs == nil && established {
-					return nil // a reconnect: the reader was told once
-				}
-				established = true
-				return send(evs)
-			}
+			rs := &replication{src: s, hold: h, conn: conn, slot: s.cfg.Slot, pos: pos, skipRows: sentRows,
+				send: func([]engines.Event) error { return nil }}
+			rs.sink = func(es []entry) error { return f.append(ctx, es, func() { rs.status(false) }) }
 			err = rs.run(ctx, tables)
 			conn.Close(context.Background())
+			if rs.pos > pos {
+				downSince = time.Time{}
+			}
 			pos = rs.pos
+			sentRows = 0
 			if rs.inTxn {
-				sentRows = rs.txnRows
-			} else {
-				sentRows = 0
+				sentRows = rs.skipRows + rs.txnSent // skipRows is 0 once a commit passed
 			}
-			if err == nil || !errors.Is(err, engines.ErrSourceUnavailable) || ctx.Err() != nil || !established {
-				return err
+			if ctx.Err() != nil {
+				return context.Cause(ctx)
 			}
-			downSince = time.Time{}
 		}
 		if !errors.Is(err, engines.ErrSourceUnavailable) {
 			return err

@@ -187,6 +187,11 @@ func (s *Source) Hold(ctx context.Context, table string) (engines.Hold, error) {
 	if err := s.ensurePublished(ctx, []string{table}); err != nil {
 		return nil, err
 	}
+	if s.cfg.Slot != "" {
+		if err := s.ensureSlot(ctx); err != nil {
+			return nil, err
+		}
+	}
 	h := &hold{src: s}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -133,7 +133,8 @@ type replication struct {
 	txnTime   time.Time
 	xid       uint32
 	skipRows  int // rows of the first transaction already sent (a reconnect replays it)
-	txnRows   int
+	txnRows   int // rows of the current transaction seen
+	txnSent   int // rows of the current transaction flushed
 }
 
 // run starts replication at r.pos and streams until ctx ends (then ends
@@ -280,6 +281,11 @@ func (r *replication) flush() error {
 		return nil
 	}
 	var err error
+	for _, e := range r.entries {
+		if e.ev.Kind == engines.RowChange {
+			r.txnSent++
+		}
+	}
 	if r.sink != nil {
 		err = r.sink(r.entries)
 		r.entries = r.entries[:0]
