@@ -1,7 +1,9 @@
 package catalog
 
 import (
+	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -64,9 +66,15 @@ func converterFor(col *sql.Column) converter {
 	typ := col.Type
 	enum, isEnum := typ.(sql.EnumType)
 	temporal := types.IsTime(typ) // DATE, DATETIME, TIMESTAMP
+	isJSON := types.IsJSON(typ)
 	return func(ctx *sql.Context, v any) (any, error) {
 		if v == nil {
 			return nil, nil
+		}
+		if s, ok := v.(string); ok && isJSON {
+			if doc, ok := exactJSON(s); ok {
+				return doc, nil
+			}
 		}
 		if t, ok := v.(time.Time); ok && t.Location() != time.UTC {
 			v = t.UTC()
@@ -99,6 +107,45 @@ func converterFor(col *sql.Column) converter {
 		}
 		return out, nil
 	}
+}
+
+// exactJSON parses a JSON text keeping its integers exact (go-mysql-server
+// would make every number a double, so 9223372036854775807 would show as
+// 9223372036854776000; MySQL keeps it). ok is false for text that is not
+// JSON: the column type then says why.
+func exactJSON(s string) (types.JSONDocument, bool) {
+	d := json.NewDecoder(strings.NewReader(s))
+	d.UseNumber()
+	var v any
+	if err := d.Decode(&v); err != nil || d.More() {
+		return types.JSONDocument{}, false
+	}
+	return types.JSONDocument{Val: exactNumbers(v)}, true
+}
+
+// exactNumbers turns json.Numbers into int64 or uint64 when they are
+// integers that fit, else float64.
+func exactNumbers(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		if i, err := strconv.ParseInt(string(x), 10, 64); err == nil {
+			return i
+		}
+		if u, err := strconv.ParseUint(string(x), 10, 64); err == nil {
+			return u
+		}
+		f, _ := x.Float64()
+		return f
+	case []any:
+		for i := range x {
+			x[i] = exactNumbers(x[i])
+		}
+	case map[string]any:
+		for k := range x {
+			x[k] = exactNumbers(x[k])
+		}
+	}
+	return v
 }
 
 // zeroInDate reports whether a date text ("YYYY-MM-DD…") has a zero month

@@ -18,6 +18,11 @@ func arrayJSON(t *pgType, b []byte) (any, error) {
 		p.i++
 	}
 	elemKind, _ := mapType(*t.elem)
+	if t.elem.oid == oidNumeric {
+		// Elements carry no typmod, so mapType sees an unconstrained
+		// numeric (longtext, shown as text): its elements are numbers.
+		elemKind = kNumeric
+	}
 	out, err := p.array(elemKind, t.elem)
 	if err != nil {
 		return nil, fmt.Errorf("array %q: %w", b, err)
@@ -97,11 +102,7 @@ func (p *arrayParser) element() ([]byte, bool) {
 
 func elementJSON(k kind, elem *pgType, text []byte) ([]byte, error) {
 	switch k {
-	case kInt, kNumeric:
-		if _, err := strconv.ParseFloat(string(text), 64); err == nil {
-			return append([]byte(nil), text...), nil
-		}
-	case kFloat4, kFloat8:
+	case kInt, kNumeric, kFloat4, kFloat8:
 		if f, err := strconv.ParseFloat(string(text), 64); err == nil && !isSpecial(f) {
 			return append([]byte(nil), text...), nil
 		}

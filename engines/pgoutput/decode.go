@@ -2,6 +2,8 @@ package pgoutput
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -43,6 +45,7 @@ func (r *replication) message(msg pglogrepl.Message) error {
 		if err != nil {
 			return err
 		}
+		r.remember(rel, after)
 		return r.row(rel, nil, after)
 	case *pglogrepl.UpdateMessage:
 		rel := r.relations[m.RelationID]
@@ -65,6 +68,8 @@ func (r *replication) message(msg pglogrepl.Message) error {
 			// the before image carries the key, NULL elsewhere.
 			old = keyImage(rel, old, after)
 		}
+		r.forget(rel, old)
+		r.remember(rel, after)
 		return r.row(rel, old, after)
 	case *pglogrepl.DeleteMessage:
 		rel := r.relations[m.RelationID]
@@ -75,6 +80,7 @@ func (r *replication) message(msg pglogrepl.Message) error {
 		if err != nil {
 			return err
 		}
+		r.forget(rel, old)
 		return r.row(rel, old, nil)
 	case *pglogrepl.TruncateMessage:
 		for _, id := range m.RelationIDs {
@@ -138,8 +144,20 @@ func (r *replication) relation(m *pglogrepl.RelationMessage) error {
 		col := column{name: c.Name, typ: pgType{oid: c.DataType, typmod: c.TypeModifier}, nullable: true}
 		col.kind, col.mysql = mapType(col.typ)
 		for _, tc := range rel.t.columns {
-			if tc.name == c.Name && tc.typ.oid == c.DataType {
-				col = tc // the catalog's (enum labels, array elements)
+			if tc.name != c.Name {
+				continue
+			}
+			same := tc.typ.oid == c.DataType
+			if !same {
+				// A domain column: pgoutput names the domain, the catalog
+				// the type it is over.
+				var err error
+				if same, err = r.domainOf(c.DataType, tc.typ.oid); err != nil {
+					return err
+				}
+			}
+			if same {
+				col = tc // the catalog's (enum labels, array elements, domains)
 			}
 		}
 		rel.cols = append(rel.cols, col)
@@ -152,6 +170,26 @@ func (r *replication) relation(m *pglogrepl.RelationMessage) error {
 	}
 	r.relations[m.RelationID] = rel
 	return nil
+}
+
+// domainOf reports whether oid is a domain over target (directly or
+// through other domains).
+func (r *replication) domainOf(oid, target uint32) (bool, error) {
+	for range 16 {
+		var typtype string
+		err := r.src.db.QueryRowContext(context.Background(), `SELECT typtype::text, typbasetype FROM pg_type WHERE oid = $1`, oid).Scan(&typtype, &oid)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return false, nil
+		case err != nil:
+			return false, engines.AtPosition(position(r.pos), r.src.classify(err))
+		case typtype != "d":
+			return false, nil
+		case oid == target:
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // tuple decodes a row image. Unchanged TOASTed values of an update (not
@@ -184,11 +222,71 @@ func (r *replication) tuple(rel *relation, td *pglogrepl.TupleData, old []any, w
 		}
 	}
 	if len(missing) > 0 {
+		missing = r.recall(rel, row, missing)
+	}
+	if len(missing) > 0 {
 		if err := r.fillToast(rel, row, missing); err != nil {
 			return nil, err
 		}
 	}
 	return row, nil
+}
+
+// The stream remembers the last image of the rows of tables with TOAST-able
+// columns it saw, so that an update which leaves a large value unchanged
+// (and unsent) takes it from there: it is the row's previous version.
+const maxRemembered = 1000
+
+func (r *replication) rowKey(rel *relation, row []any) string {
+	var b strings.Builder
+	b.WriteString(rel.name)
+	for _, k := range rel.t.key {
+		name := rel.t.columns[k].name
+		for i := range rel.cols {
+			if rel.cols[i].name == name {
+				fmt.Fprintf(&b, "\x00%v", row[i])
+			}
+		}
+	}
+	return b.String()
+}
+
+func (r *replication) remember(rel *relation, row []any) {
+	if !rel.t.toast || row == nil {
+		return
+	}
+	if r.toastRows == nil || len(r.toastRows) >= maxRemembered {
+		r.toastRows = map[string]map[string]any{}
+	}
+	vals := make(map[string]any, len(row))
+	for i, v := range row {
+		vals[rel.cols[i].name] = v
+	}
+	r.toastRows[r.rowKey(rel, row)] = vals
+}
+
+func (r *replication) forget(rel *relation, row []any) {
+	if r.toastRows != nil && row != nil {
+		delete(r.toastRows, r.rowKey(rel, row))
+	}
+}
+
+// recall fills missing values from the row's remembered image and returns
+// those still missing.
+func (r *replication) recall(rel *relation, row []any, missing []int) []int {
+	vals, ok := r.toastRows[r.rowKey(rel, row)]
+	if !ok {
+		return missing
+	}
+	var left []int
+	for _, i := range missing {
+		if v, ok := vals[rel.cols[i].name]; ok && v != nil {
+			row[i] = v
+		} else {
+			left = append(left, i)
+		}
+	}
+	return left
 }
 
 // fillToast reads the TOASTed values an update left unchanged from the row

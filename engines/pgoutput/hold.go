@@ -184,11 +184,39 @@ func (h *hold) Close() error {
 }
 
 // insertPosition is the end of the last WAL record inserted: everything
-// committed so far is before it.
+// committed so far is before it. When that record ends a WAL page, the
+// server reports the position after the next page's header, where no
+// record ends until more WAL is written; the header is taken off, so the
+// position is one a stream reaches.
 func (s *Source) insertPosition(ctx context.Context) (pglogrepl.LSN, error) {
 	var lsn string
-	if err := s.db.QueryRowContext(ctx, `SELECT pg_current_wal_insert_lsn()::text`).Scan(&lsn); err != nil {
+	var block, segment int64
+	err := s.db.QueryRowContext(ctx, `SELECT pg_current_wal_insert_lsn()::text, current_setting('wal_block_size')::int8,
+		(SELECT setting::int8 FROM pg_settings WHERE name = 'wal_segment_size')`).Scan(&lsn, &block, &segment)
+	if err != nil {
 		return 0, s.classify(err)
 	}
-	return pglogrepl.ParseLSN(lsn)
+	l, err := pglogrepl.ParseLSN(lsn)
+	if err != nil {
+		return 0, err
+	}
+	return pageStart(l, block, segment), nil
+}
+
+// Sizes of WAL page headers: the first page of a segment has the long one.
+const (
+	shortPageHeader = 24
+	longPageHeader  = 40
+)
+
+// pageStart moves a position just past a page header back to the page's
+// start (the end of the record before it).
+func pageStart(l pglogrepl.LSN, block, segment int64) pglogrepl.LSN {
+	switch {
+	case segment > 0 && int64(l)%segment == longPageHeader:
+		return l - longPageHeader
+	case block > 0 && int64(l)%block == shortPageHeader && int64(l)%segment != shortPageHeader:
+		return l - shortPageHeader
+	}
+	return l
 }

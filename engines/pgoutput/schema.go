@@ -93,7 +93,7 @@ func readTable(ctx context.Context, db querier, schema, name string) (*table, er
 		c.nullable = !notNull
 		c.kind, c.mysql = mapType(c.typ)
 		if c.kind == kText || c.kind == kEnum {
-			c.cText = c.kind == kText && !(coll == "C" || coll == "POSIX" || (coll == "default" && defaultC))
+			c.cText = c.kind == kText && coll != "" && !(coll == "C" || coll == "POSIX" || (coll == "default" && defaultC))
 		}
 		if storage != "p" {
 			t.toast = true

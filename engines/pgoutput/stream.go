@@ -96,6 +96,10 @@ func (h *hold) feedFrom(from pglogrepl.LSN, tables []string) *feed {
 		if ctx.Err() != nil {
 			err = engines.Errorf(engines.ErrSourceUnavailable, "the stream's hold on %s is closed", h.src.cfg.Redacted)
 		} else {
+			var pe *engines.PositionError
+			if errors.As(err, &pe) {
+				err = pe.Err // the position is named below
+			}
 			h.src.log.Warn("replication of a session stream failed; its temporary slot is gone", "slot", h.slot, "after", position(rs.pos), "err", err)
 			err = engines.AtPosition(position(rs.pos), engines.Errorf(engines.ErrPositionUnavailable,
 				"PostgreSQL %s: the replication of this session's stream failed after position %s (%v), and its temporary slot is gone with its connection: the changes after it are no longer held (a permanent slot, ?slot=name, survives a broken connection); start afresh with pos > ''",
@@ -132,9 +136,10 @@ type replication struct {
 	inTxn     bool
 	txnTime   time.Time
 	xid       uint32
-	skipRows  int // rows of the first transaction already sent (a reconnect replays it)
-	txnRows   int // rows of the current transaction seen
-	txnSent   int // rows of the current transaction flushed
+	skipRows  int                       // rows of the first transaction already sent (a reconnect replays it)
+	txnRows   int                       // rows of the current transaction seen
+	txnSent   int                       // rows of the current transaction flushed
+	toastRows map[string]map[string]any // see remember
 }
 
 // run starts replication at r.pos and streams until ctx ends (then ends

@@ -245,20 +245,107 @@ func (c *column) compareValues(a, b any) (int, error) {
 		return bytes.Compare(x, b.([]byte)), nil
 	case string:
 		y := b.(string)
-		switch c.kind {
-		case kNumeric:
-			rx, ok1 := new(big.Rat).SetString(x)
-			ry, ok2 := new(big.Rat).SetString(y)
-			if !ok1 || !ok2 {
-				return 0, fmt.Errorf("column %s: cannot compare %q and %q", c.name, x, y)
+		switch {
+		case c.kind == kNumeric || c.typ.oid == oidNumeric: // unconstrained numeric is text (kText)
+			if n, ok := compareNumeric(x, y); ok {
+				return n, nil
 			}
-			return rx.Cmp(ry), nil
-		case kEnum:
+			return 0, fmt.Errorf("column %s: cannot compare %q and %q", c.name, x, y)
+		case c.typ.oid == oidInterval:
+			sx, ok1 := intervalSpan(x)
+			sy, ok2 := intervalSpan(y)
+			if !ok1 || !ok2 {
+				return 0, fmt.Errorf("column %s: cannot compare intervals %q and %q", c.name, x, y)
+			}
+			return sx.Cmp(sy), nil
+		case c.kind == kEnum:
 			return cmp3(labelIndex(c.typ.labels, x), labelIndex(c.typ.labels, y)), nil
 		}
 		return strings.Compare(x, y), nil
 	}
 	return 0, fmt.Errorf("column %s: cannot order values of type %T", c.name, a)
+}
+
+// compareNumeric orders two numeric texts as PostgreSQL does: -Infinity,
+// the numbers, Infinity, NaN.
+func compareNumeric(x, y string) (int, bool) {
+	rank := func(s string) int {
+		switch s {
+		case "-Infinity":
+			return 0
+		case "Infinity":
+			return 2
+		case "NaN":
+			return 3
+		}
+		return 1
+	}
+	if rx, ry := rank(x), rank(y); rx != 1 || ry != 1 {
+		return cmp3(rx, ry), true
+	}
+	nx, ok1 := new(big.Rat).SetString(x)
+	ny, ok2 := new(big.Rat).SetString(y)
+	if !ok1 || !ok2 {
+		return 0, false
+	}
+	return nx.Cmp(ny), true
+}
+
+// intervalSpan reads an interval's text (IntervalStyle postgres: "1 year
+// 2 mons -3 days +04:05:06.5") as PostgreSQL orders intervals: months of
+// 30 days and days of 24 hours, in microseconds.
+func intervalSpan(s string) (*big.Int, bool) {
+	f := strings.Fields(s)
+	var months, days, micros int64
+	for i := 0; i < len(f); i++ {
+		if t := f[i]; strings.Contains(t, ":") { // [+-]hours:minutes:seconds[.fraction]
+			neg := strings.HasPrefix(t, "-")
+			hms := strings.Split(strings.TrimLeft(t, "+-"), ":")
+			if len(hms) != 3 {
+				return nil, false
+			}
+			sec, frac, _ := strings.Cut(hms[2], ".")
+			h, err1 := strconv.ParseUint(hms[0], 10, 63)
+			m, err2 := strconv.ParseUint(hms[1], 10, 63)
+			sc, err3 := strconv.ParseUint(sec, 10, 63)
+			var us uint64
+			var err4 error
+			if frac != "" {
+				us, err4 = strconv.ParseUint((frac + "000000")[:6], 10, 63)
+			}
+			if err1 != nil || err2 != nil || err3 != nil || err4 != nil {
+				return nil, false
+			}
+			v := int64(((h*60+m)*60+sc)*1e6 + us)
+			if neg {
+				v = -v
+			}
+			micros += v
+			continue
+		}
+		// A count and its unit.
+		if i+1 >= len(f) {
+			return nil, false
+		}
+		n, err := strconv.ParseInt(f[i], 10, 64)
+		if err != nil {
+			return nil, false
+		}
+		i++
+		switch unit := f[i]; {
+		case strings.HasPrefix(unit, "year"):
+			months += 12 * n
+		case strings.HasPrefix(unit, "mon"):
+			months += n
+		case strings.HasPrefix(unit, "day"):
+			days += n
+		default:
+			return nil, false
+		}
+	}
+	span := big.NewInt(30*months + days)
+	span.Mul(span, big.NewInt(86_400_000_000))
+	return span.Add(span, big.NewInt(micros)), true
 }
 
 func labelIndex(labels []string, l string) int {
