@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestReadmeTranscript replays the two-terminal transcript of README.md
@@ -283,12 +285,60 @@ func (tm *terminal) rawString() string {
 	return tm.raw.String()
 }
 
-// typeLine types one line into the terminal.
+// typeLine types one line into the terminal, once the client reads it
+// character by character: libedit prints its prompt before it switches the
+// terminal out of cooked mode, and a line typed in between would be echoed
+// twice (once by the terminal, once by libedit).
 func (tm *terminal) typeLine(t *testing.T, line string) {
 	t.Helper()
+	tm.waitRaw(t)
 	if _, err := io.WriteString(tm.stdin, line+"\n"); err != nil {
 		t.Fatalf("%s: typing %q: %v", tm.name, line, err)
 	}
+}
+
+// waitRaw waits until the client has put its terminal in raw mode (no echo,
+// no line editing by the terminal), for up to 15 s.
+func (tm *terminal) waitRaw(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		raw, err := tm.rawMode()
+		if raw {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: the client did not put its terminal in raw mode within 15 s (%v)", tm.name, err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// rawMode reports whether the pseudo-terminal of the client (the child of
+// script that reads it) has ECHO and ICANON off.
+func (tm *terminal) rawMode() (bool, error) {
+	pid := tm.cmd.Process.Pid
+	children, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+	if err != nil {
+		return false, err
+	}
+	for _, child := range strings.Fields(string(children)) {
+		tty, err := os.Readlink("/proc/" + child + "/fd/0")
+		if err != nil || !strings.HasPrefix(tty, "/dev/pts/") {
+			continue
+		}
+		fd, err := unix.Open(tty, unix.O_RDONLY|unix.O_NOCTTY|unix.O_NONBLOCK, 0)
+		if err != nil {
+			return false, err
+		}
+		tio, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+		unix.Close(fd)
+		if err != nil {
+			return false, err
+		}
+		return tio.Lflag&(unix.ECHO|unix.ICANON) == 0, nil
+	}
+	return false, fmt.Errorf("no client process on a pseudo-terminal under script (pid %d)", pid)
 }
 
 // diffText shows want and got line by line, marking the first difference.
