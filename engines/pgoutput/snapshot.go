@@ -64,23 +64,15 @@ func (sn *snapshot) Scan(ctx context.Context, after []any, limit int, send func(
 	if err != nil {
 		return err
 	}
-	cols := sn.t.columns
+	dec := newRowDecoder(sn.t.columns)
 	return sn.conn.Raw(func(dc any) error {
 		pc := dc.(*stdlib.Conn).Conn().PgConn()
-		rr := pc.ExecParams(ctx, query, args, nil, nil, nil)
+		rr := pc.ExecParams(ctx, query, args, nil, nil, dec.formats)
 		for rr.NextRow() {
-			vals := rr.Values()
-			row := make([]any, len(cols))
-			for i := range cols {
-				if vals[i] == nil {
-					continue
-				}
-				v, err := cols[i].decode(vals[i])
-				if err != nil {
-					rr.Close()
-					return err
-				}
-				row[i] = v
+			row, err := dec.decode(rr.Values())
+			if err != nil {
+				rr.Close()
+				return err
 			}
 			if err := send(row); err != nil {
 				rr.Close()

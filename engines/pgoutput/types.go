@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vstreamd/vstreamd/engines/internal/sqltime"
 )
 
 // kind is how a column's values are decoded from PostgreSQL's text form.
@@ -214,6 +216,9 @@ func parseTime(b []byte, layout string) (time.Time, error) {
 	}
 	if strings.HasSuffix(s, " BC") {
 		return time.Time{}, fmt.Errorf("dates before year 1 have no MySQL value")
+	}
+	if t, ok := sqltime.Parse(s); ok { // no zone: date, timestamp
+		return t, nil
 	}
 	t, err := time.Parse(layout, s)
 	if err != nil {

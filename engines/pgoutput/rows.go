@@ -1,0 +1,170 @@
+package pgoutput
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+)
+
+// A copy query reads the columns of fixed-size types in PostgreSQL's binary
+// format (no text to parse: a copy reads millions of values) and every other
+// column as text, the form the change stream (pgoutput protocol 1) uses.
+
+// pgEpoch is 2000-01-01 00:00:00 UTC, the zero of binary dates and time
+// stamps, in Unix seconds.
+const pgEpoch = 946684800
+
+// binaryResult reports whether the copy query reads c in binary format.
+func (c *column) binaryResult() bool {
+	switch c.kind {
+	case kInt, kFloat4, kFloat8, kBool, kBytea, kDate, kTimestamp, kTimestampTZ:
+		return true
+	}
+	return false
+}
+
+// resultFormats is the format code (0 text, 1 binary) of each column of a
+// copy query.
+func resultFormats(cols []column) []int16 {
+	f := make([]int16, len(cols))
+	for i := range cols {
+		if cols[i].binaryResult() {
+			f[i] = 1
+		}
+	}
+	return f
+}
+
+// rowDecoder turns the values of one result row into engine values. The
+// text values of a row share one string allocation.
+type rowDecoder struct {
+	cols    []column
+	formats []int16
+}
+
+func newRowDecoder(cols []column) *rowDecoder {
+	return &rowDecoder{cols: cols, formats: resultFormats(cols)}
+}
+
+// decode returns the row's values; vals are only read, not kept.
+func (d *rowDecoder) decode(vals [][]byte) ([]any, error) {
+	row := make([]any, len(d.cols))
+	var text strings.Builder
+	n := 0
+	for i, v := range vals {
+		if v != nil && d.formats[i] == 0 && d.cols[i].kind != kArray {
+			n += len(v)
+		}
+	}
+	text.Grow(n)
+	for i, v := range vals {
+		if v != nil && d.formats[i] == 0 && d.cols[i].kind != kArray {
+			text.Write(v)
+		}
+	}
+	all := text.String()
+	at := 0
+	for i, v := range vals {
+		if v == nil {
+			continue
+		}
+		c := &d.cols[i]
+		var err error
+		switch {
+		case d.formats[i] == 1:
+			row[i], err = decodeBinary(c.kind, v)
+		case c.kind == kArray:
+			row[i], err = decodeKind(c.kind, &c.typ, v)
+		default:
+			s := all[at : at+len(v)]
+			at += len(v)
+			row[i], err = decodeTextKind(c.kind, s)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("column %s: %w", c.name, err)
+		}
+	}
+	return row, nil
+}
+
+// decodeTextKind is decodeKind for the kinds read as text in a copy, on a
+// string the caller already holds.
+func decodeTextKind(k kind, s string) (any, error) {
+	if k == kNumeric && s == "NaN" {
+		return nil, fmt.Errorf("NaN has no MySQL DECIMAL value")
+	}
+	switch k {
+	case kNumeric, kTime, kText, kJSON, kEnum:
+		return s, nil
+	}
+	return decodeKind(k, nil, []byte(s))
+}
+
+// decodeBinary reads a value in PostgreSQL's binary format (the types'
+// send functions) for the kinds binaryResult names.
+func decodeBinary(k kind, b []byte) (any, error) {
+	switch k {
+	case kInt:
+		switch len(b) {
+		case 2:
+			return int64(int16(binary.BigEndian.Uint16(b))), nil
+		case 4:
+			return int64(int32(binary.BigEndian.Uint32(b))), nil
+		case 8:
+			return int64(binary.BigEndian.Uint64(b)), nil
+		}
+	case kFloat4:
+		if len(b) == 4 {
+			return math.Float32frombits(binary.BigEndian.Uint32(b)), nil
+		}
+	case kFloat8:
+		if len(b) == 8 {
+			return math.Float64frombits(binary.BigEndian.Uint64(b)), nil
+		}
+	case kBool:
+		if len(b) == 1 {
+			if b[0] != 0 {
+				return int64(1), nil
+			}
+			return int64(0), nil
+		}
+	case kBytea:
+		return append([]byte{}, b...), nil
+	case kDate:
+		if len(b) == 4 {
+			days := int32(binary.BigEndian.Uint32(b))
+			if days == math.MaxInt32 || days == math.MinInt32 {
+				return nil, fmt.Errorf("infinity has no MySQL value")
+			}
+			return inMySQLRange(time.Unix(pgEpoch+int64(days)*86400, 0).UTC())
+		}
+	case kTimestamp, kTimestampTZ:
+		if len(b) == 8 {
+			us := int64(binary.BigEndian.Uint64(b))
+			if us == math.MaxInt64 || us == math.MinInt64 {
+				return nil, fmt.Errorf("infinity has no MySQL value")
+			}
+			sec, frac := us/1e6, us%1e6
+			if frac < 0 {
+				sec, frac = sec-1, frac+1e6
+			}
+			return inMySQLRange(time.Unix(pgEpoch+sec, frac*1000).UTC())
+		}
+	default:
+		return nil, fmt.Errorf("no binary decoding for kind %d", k)
+	}
+	return nil, fmt.Errorf("binary value of %d bytes does not fit the type", len(b))
+}
+
+// inMySQLRange refuses times MySQL's DATE and DATETIME cannot hold.
+func inMySQLRange(t time.Time) (any, error) {
+	switch y := t.Year(); {
+	case y < 1:
+		return nil, fmt.Errorf("dates before year 1 have no MySQL value")
+	case y > 9999:
+		return nil, fmt.Errorf("year %d has no MySQL value", y)
+	}
+	return t, nil
+}
