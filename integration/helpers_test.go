@@ -189,6 +189,41 @@ func queryErr(tb testing.TB, c querier, q string, args ...any) error {
 	return err
 }
 
+// queryFailure runs q on one session, which must fail before any row: with
+// an error, or (when the failure came after the result set's header was
+// sent) with a result set of no rows and one warning, returned as the
+// error.
+func queryFailure(tb testing.TB, c *sql.Conn, q string) error {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	rows, err := c.QueryContext(ctx, q)
+	if err != nil {
+		return err
+	}
+	n := 0
+	for rows.Next() {
+		n++
+	}
+	err = rows.Err()
+	rows.Close()
+	switch {
+	case n > 0:
+		tb.Fatalf("%s: %d rows, want a failure before any row", q, n)
+	case err != nil:
+		return err
+	}
+	_, ws := query(tb, c, "SHOW WARNINGS")
+	if len(ws) != 1 || len(ws[0]) != 3 {
+		tb.Fatalf("%s: succeeded with no rows and warnings %q, want an error or one warning", q, ws)
+	}
+	code, err := strconv.ParseUint(ws[0][1], 10, 16)
+	if err != nil {
+		tb.Fatalf("%s: warning %q: %v", q, ws[0], err)
+	}
+	return &mysql.MySQLError{Number: uint16(code), Message: ws[0][2]}
+}
+
 // stillUsable checks that the session answers a query.
 func stillUsable(tb testing.TB, c querier) {
 	tb.Helper()
