@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -11,35 +12,47 @@ import (
 
 // TestShortRun runs the whole harness briefly so it cannot rot. It checks
 // that every scenario produced its figures, never their values. Without
-// MariaDB installed the mariadb scenarios are skipped (and then their
-// figures are not required) unless VSTREAMD_REQUIRE_INTEGRATION is set.
+// MariaDB (PostgreSQL) installed the mariadb (postgres) scenarios are
+// skipped (and then their figures are not required) unless
+// VSTREAMD_REQUIRE_INTEGRATION is set.
 func TestShortRun(t *testing.T) {
 	rep, err := run(context.Background(), options{short: true, rate: 500})
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []string{"latency/commit->client p99", "copy/VSTREAM copy"}
-	mariadb := []string{
-		"mariadb-stream/VSTREAM multi-row", "mariadb-stream/VSTREAM single-row", "mariadb-copy/VSTREAM copy",
-		"mariadb-latency/commit->client p50", "mariadb-latency/commit->client p99", "mariadb-latency/send->client p99",
+	groups := map[string][]string{
+		"mariadb": {
+			"mariadb-stream/VSTREAM multi-row", "mariadb-stream/VSTREAM single-row", "mariadb-copy/VSTREAM copy",
+			"mariadb-latency/commit->client p50", "mariadb-latency/commit->client p99", "mariadb-latency/send->client p99",
+		},
+		"postgres": {
+			"pg-stream/VSTREAM 1000-row txns", "pg-stream/VSTREAM single-row txns",
+			"pg-copy/VSTREAM copy", "pg-copy/VSTREAM copy vs raw SELECT",
+			"pg-latency/commit->client p50", "pg-latency/commit->client p99", "pg-latency/send->client p99",
+		},
 	}
-	switch {
-	case len(rep.Skipped) == 0:
-		want = append(want, mariadb...)
-	case testdb.Required():
-		t.Errorf("skipped: %v", rep.Skipped)
-	default:
-		t.Logf("skipped: %v", rep.Skipped)
+	for g, figures := range groups {
+		skipped := slices.ContainsFunc(rep.Skipped, func(s string) bool { return strings.HasPrefix(s, g+" scenarios:") })
+		switch {
+		case !skipped:
+			want = append(want, figures...)
+		case testdb.Required():
+			t.Errorf("skipped: %v", rep.Skipped)
+		default:
+			t.Logf("skipped: %v", rep.Skipped)
+		}
 	}
 	for _, k := range want {
 		sc, metric, _ := strings.Cut(k, "/")
 		r, ok := rep.find(sc, metric)
+		withBaseline := strings.HasPrefix(sc, "mariadb-") || strings.HasPrefix(sc, "pg-")
 		switch {
 		case !ok:
 			t.Errorf("no figure %s", k)
-		case strings.HasPrefix(sc, "mariadb-") && r.BaseName == "":
+		case withBaseline && r.BaseName == "":
 			t.Errorf("figure %s has no baseline", k)
-		case strings.HasPrefix(sc, "mariadb-") && (r.MinRatio != 0 || r.MaxValue != 0) && r.Met == nil:
+		case withBaseline && (r.MinRatio != 0 || r.MaxValue != 0) && r.Met == nil:
 			t.Errorf("figure %s has a target but no verdict", k)
 		}
 	}
@@ -63,6 +76,10 @@ func TestOnly(t *testing.T) {
 	sel, explicit, err = selected("embedded, mariadb-copy")
 	if err != nil || !explicit || !sel["latency"] || !sel["copy"] || !sel["mariadb-copy"] || sel["mariadb-stream"] {
 		t.Fatalf("embedded,mariadb-copy: %v %v %v", sel, explicit, err)
+	}
+	sel, _, err = selected("postgres")
+	if err != nil || !sel["pg-stream"] || !sel["pg-copy"] || !sel["pg-latency"] || sel["mariadb-copy"] || sel["copy"] {
+		t.Fatalf("postgres: %v %v", sel, err)
 	}
 	if _, _, err := selected("nope"); err == nil {
 		t.Fatal("an unknown scenario was accepted")

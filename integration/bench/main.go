@@ -2,7 +2,7 @@
 // prints each figure next to its baseline with the ratio and the target,
 // as a table and as JSON.
 //
-//	go run ./integration/bench                        # full run (embedded + MariaDB)
+//	go run ./integration/bench                        # full run (embedded, MariaDB, PostgreSQL)
 //	go run ./integration/bench -short                 # seconds (CI runs this)
 //	go run ./integration/bench -only mariadb-stream   # some scenarios
 //	go run ./integration/bench -json out.json         # also write JSON
@@ -23,14 +23,26 @@
 //   - mariadb-latency: commit-to-client delay through vstreamd against a
 //     go-mysql syncer tailing the same commits.
 //
-// -only takes a comma-separated list of scenario names and of the groups
-// embedded and mariadb. Without MariaDB installed the mariadb group is
-// skipped with a note, unless it was asked for by name or
-// VSTREAMD_REQUIRE_INTEGRATION is set.
+// Scenarios on one throwaway PostgreSQL (integration/testdb), streamed
+// through an in-process vstreamd with a postgres:// keyspace (see
+// postgres.go):
+//   - pg-stream: VSTREAM of a WAL backlog held by the session's temporary
+//     slot against pglogrepl's own read+decode of the same changes from a
+//     slot created alongside, for 1000-row and single-row transactions;
+//   - pg-copy: VSTREAM copy phase against SELECT * through pgx (decoded
+//     with rows.Values(), and raw with rows.RawValues());
+//   - pg-latency: commit-to-client delay through vstreamd against a
+//     pglogrepl tailer of the same commits.
 //
-// -cpuprofile profiles the whole process. The MariaDB scenarios label
-// their work: bench=load (filling tables), bench=baseline (the go-mysql
-// syncer and the direct SELECT), bench=vstream-client (the client reading
+// -only takes a comma-separated list of scenario names and of the groups
+// embedded, mariadb and postgres. Without MariaDB (PostgreSQL) installed
+// the mariadb (postgres) group is skipped with a note, unless it was asked
+// for by name or VSTREAMD_REQUIRE_INTEGRATION is set.
+//
+// -cpuprofile profiles the whole process. The MariaDB and PostgreSQL
+// scenarios label their work: bench=load (filling tables), bench=baseline
+// (the go-mysql syncer or pglogrepl reader, and the direct SELECT),
+// bench=vstream-client (the client reading
 // VSTREAM); vstreamd's own goroutines carry no label, so
 //
 //	go tool pprof -top -tagignore 'bench=baseline|load' bench cpu.out
@@ -59,14 +71,15 @@ import (
 )
 
 type options struct {
-	short      bool
-	rate       int           // transactions per second (latency)
-	duration   time.Duration // latency run length
-	rows       int           // copy table size; rows of the MariaDB tables
-	singleRows int           // rows of the MariaDB single-row-statement table (0: rows)
-	reps       int           // repetitions of each MariaDB throughput measurement (median reported)
-	only       string        // comma-separated scenarios or groups; "" = all
-	chunkRows  int           // vstreamd's copy chunk size (0: its default)
+	short        bool
+	rate         int           // transactions per second (latency)
+	duration     time.Duration // latency run length
+	rows         int           // copy table size; rows of the MariaDB tables
+	singleRows   int           // rows of the MariaDB single-row-statement table (0: rows)
+	pgSingleRows int           // rows of the PostgreSQL single-row-transaction table
+	reps         int           // repetitions of each MariaDB throughput measurement (median reported)
+	only         string        // comma-separated scenarios or groups; "" = all
+	chunkRows    int           // vstreamd's copy chunk size (0: its default)
 }
 
 // scenario is one named measurement; group is the -only group it belongs to.
@@ -81,6 +94,15 @@ var scenarios = []scenario{
 	{"mariadb-stream", "mariadb", nil}, // the mariadb group shares one server: see runMariaDB
 	{"mariadb-copy", "mariadb", nil},
 	{"mariadb-latency", "mariadb", nil},
+	{"pg-stream", "postgres", nil}, // the postgres group shares one server: see runPostgres
+	{"pg-copy", "postgres", nil},
+	{"pg-latency", "postgres", nil},
+}
+
+// groupRuns run the selected scenarios of a group that shares a server.
+var groupRuns = map[string]func(context.Context, options, map[string]bool, *report) error{
+	"mariadb":  runMariaDB,
+	"postgres": runPostgres,
 }
 
 func main() {
@@ -91,7 +113,8 @@ func main() {
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "length of the latency runs")
 	flag.IntVar(&o.rows, "rows", 1_000_000, "rows of the copy tables and of the MariaDB stream table")
 	flag.IntVar(&o.singleRows, "single-rows", 0, "rows of the MariaDB table loaded by single-row INSERTs (default: -rows)")
-	flag.IntVar(&o.reps, "reps", 3, "repetitions of each MariaDB throughput measurement (the median is reported)")
+	flag.IntVar(&o.pgSingleRows, "pg-single-rows", 200_000, "rows of the PostgreSQL table loaded by single-row transactions")
+	flag.IntVar(&o.reps, "reps", 3, "repetitions of each MariaDB and PostgreSQL throughput measurement (the median is reported)")
 	flag.StringVar(&o.only, "only", "", "comma-separated scenarios to run: "+strings.Join(scenarioNames(), ", ")+" (default: all)")
 	flag.IntVar(&o.chunkRows, "chunk-rows", 0, "vstreamd's copy chunk size, server.Config.ChunkRows (default: vstreamd's default)")
 	flag.StringVar(&jsonPath, "json", "", "also write the results as JSON to this file")
@@ -173,13 +196,16 @@ func selected(only string) (map[string]bool, bool, error) {
 // run executes the selected scenarios.
 func run(ctx context.Context, o options) (*report, error) {
 	if o.short {
-		o.duration, o.rows, o.singleRows, o.reps = time.Second, 20_000, 5_000, 1
+		o.duration, o.rows, o.singleRows, o.pgSingleRows, o.reps = time.Second, 20_000, 5_000, 5_000, 1
 		if o.rate > 500 {
 			o.rate = 500
 		}
 	}
 	if o.singleRows <= 0 {
 		o.singleRows = o.rows
+	}
+	if o.pgSingleRows <= 0 {
+		o.pgSingleRows = 200_000
 	}
 	if o.reps < 1 {
 		o.reps = 1
@@ -191,23 +217,23 @@ func run(ctx context.Context, o options) (*report, error) {
 	rep := &report{Started: time.Now().UTC(), Options: fmt.Sprintf("rate=%d/s duration=%s rows=%d single-rows=%d reps=%d chunk-rows=%d short=%v only=%q",
 		o.rate, o.duration, o.rows, o.singleRows, o.reps, o.chunkRows, o.short, o.only), LoadStart: loadAvg()}
 	defer func() { rep.LoadEnd = loadAvg() }()
-	mariadbDone := false
+	groupDone := map[string]bool{}
 	for _, sc := range scenarios {
 		if !sel[sc.name] {
 			continue
 		}
-		if sc.group == "mariadb" {
-			if mariadbDone {
+		if runGroup := groupRuns[sc.group]; runGroup != nil {
+			if groupDone[sc.group] {
 				continue
 			}
-			mariadbDone = true
-			err := runMariaDB(ctx, o, sel, rep)
+			groupDone[sc.group] = true
+			err := runGroup(ctx, o, sel, rep)
 			if errors.Is(err, testdb.ErrNotInstalled) && !explicit && !testdb.Required() {
-				rep.Skipped = append(rep.Skipped, "mariadb scenarios: "+err.Error())
+				rep.Skipped = append(rep.Skipped, sc.group+" scenarios: "+err.Error())
 				continue
 			}
 			if err != nil {
-				return rep, fmt.Errorf("mariadb: %w", err)
+				return rep, fmt.Errorf("%s: %w", sc.group, err)
 			}
 			continue
 		}
@@ -284,7 +310,7 @@ func num(v float64, unit string) string {
 
 func (r *report) print(w io.Writer) {
 	fmt.Fprintf(w, "vstreamd benchmark %s (%s)\n\n", r.Started.Format(time.RFC3339), r.Options)
-	fmt.Fprintf(w, "%-15s %-32s %12s %12s  %-30s %6s  %-12s %s\n", "scenario", "metric", "value", "baseline", "baseline is", "ratio", "target", "cpu s bench/mariadb/other (baseline's)")
+	fmt.Fprintf(w, "%-15s %-32s %12s %12s  %-30s %6s  %-12s %s\n", "scenario", "metric", "value", "baseline", "baseline is", "ratio", "target", "cpu s bench/db/other (baseline's)")
 	for _, x := range r.Results {
 		base, ratio, target, cpu := "", "", "", ""
 		if x.BaseName != "" {
@@ -323,7 +349,7 @@ func (r *report) print(w io.Writer) {
 		fmt.Fprintf(w, "skipped: %s\n", s)
 	}
 	if r.LoadStart != "" {
-		fmt.Fprintf(w, "machine load average (1 min): %s at the start, %s at the end; cpu: seconds per run of this process (vstreamd and clients), mariadbd, and all other processes\n", r.LoadStart, r.LoadEnd)
+		fmt.Fprintf(w, "machine load average (1 min): %s at the start, %s at the end; cpu: seconds per run of this process (vstreamd and clients), the database server (mariadbd, or postgres and all its backends), and all other processes\n", r.LoadStart, r.LoadEnd)
 	}
 }
 
