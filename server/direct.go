@@ -106,6 +106,7 @@ type directRows struct {
 	enc   []encoder // per result column after op; nil for pos
 	limit int64     // rows still to send; -1 = no limit
 	skip  int64     // rows still to skip (OFFSET)
+	slab  []sqltypes.Value
 }
 
 func (d *directRows) next(ctx *sql.Context) (any, error) {
@@ -134,7 +135,12 @@ func (d *directRows) next(ctx *sql.Context) (any, error) {
 
 func (d *directRows) encode(ctx *sql.Context, row any, buf *sql.ByteBuffer) ([]sqltypes.Value, error) {
 	r := row.(*vstream.Row)
-	out := make([]sqltypes.Value, len(d.cols)+1)
+	n := len(d.cols) + 1
+	if len(d.slab) < n {
+		d.slab = make([]sqltypes.Value, n*rowsPerWrite) // one allocation per batch of rows
+	}
+	out := d.slab[:n:n]
+	d.slab = d.slab[n:]
 	out[0] = opValue[r.Op]
 	for i, c := range d.cols {
 		if c == posColumn {

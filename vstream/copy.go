@@ -213,9 +213,11 @@ func (s *Stream) emitChunk() {
 	c := s.chunk
 	s.chunk = nil
 	s.queue = slices.Grow(s.queue, len(c.rows))
+	slab := make([]Row, len(c.rows)) // one allocation for the chunk's rows
 	for i, row := range c.rows {
 		s.lastKey = s.table.KeyOf(row)
-		r := Row{Op: '+', Values: row, copyRow: true, copyKey: s.lastKey, Token: Token{
+		r := &slab[i]
+		*r = Row{Op: '+', Values: row, copyRow: true, copyKey: s.lastKey, Token: Token{
 			Keyspace: s.cfg.Keyspace, Shard: s.cfg.Shard, Table: s.table.Name,
 			Copying: true, Pos: c.pos, LastKey: s.lastKey}}
 		if c.last && i == len(c.rows)-1 {

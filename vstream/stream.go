@@ -126,7 +126,7 @@ type Stream struct {
 	ahead  *ahead // the next chunk, being read
 	evs    []engines.Event
 	evIdx  int
-	queue  []Row
+	queue  []*Row
 	qHead  int
 	end    error // terminal: io.EOF or a failure, returned once the queue is empty
 	closed bool
@@ -208,7 +208,7 @@ func (s *Stream) Next(ctx context.Context) (*Row, error) {
 	for {
 		if s.qHead < len(s.queue) {
 			row := s.queue[s.qHead]
-			s.queue[s.qHead] = Row{} // let the values go
+			s.queue[s.qHead] = nil // let the row go
 			s.qHead++
 			// Copy rows are never past the bound, not even the last one,
 			// whose token is a replicate token at its snapshot (which may
@@ -229,12 +229,12 @@ func (s *Stream) Next(ctx context.Context) (*Row, error) {
 				s.queue, s.qHead = s.queue[:0], 0
 			}
 			if s.cfg.State != nil {
-				s.cfg.State.deliver(&row, s.now())
+				s.cfg.State.deliver(row, s.now())
 				if s.qHead == len(s.queue) && s.end == nil {
 					s.cfg.State.setToken(s.Resume())
 				}
 			}
-			return &row, nil
+			return row, nil
 		}
 		if s.end != nil {
 			return nil, s.end
@@ -453,7 +453,7 @@ func (s *Stream) emit(op byte, vals []any) error {
 		s.resumeSkip-- // delivered before the resume
 		return nil
 	}
-	s.queue = append(s.queue, Row{Op: op, Values: vals, CommitTime: s.txnTime, Token: Token{
+	s.queue = append(s.queue, &Row{Op: op, Values: vals, CommitTime: s.txnTime, Token: Token{
 		Keyspace: s.cfg.Keyspace, Shard: s.cfg.Shard, Table: s.table.Name,
 		Copying: s.copying, Pos: s.pos, Skip: s.skip, LastKey: s.lastKey}})
 	return nil
