@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"runtime/metrics"
 	"strconv"
 	"strings"
 	"syscall"
@@ -27,10 +28,25 @@ type cpuMeter struct {
 	self  float64
 	db    float64
 	all   float64
+	heap  uint64 // heap objects this process allocated so far
 }
 
 func startCPU(pid int) cpuMeter {
-	return cpuMeter{pid: pid, start: time.Now(), self: selfCPU(), db: procCPU(pid), all: machineCPU()}
+	return cpuMeter{pid: pid, start: time.Now(), self: selfCPU(), db: procCPU(pid), all: machineCPU(), heap: heapAllocs()}
+}
+
+// allocs returns the heap objects this process allocated since start
+// (vstreamd and the clients: the one running at the time).
+func (m cpuMeter) allocs() uint64 { return heapAllocs() - m.heap }
+
+// heapAllocs is the count of heap objects this process allocated.
+func heapAllocs() uint64 {
+	s := []metrics.Sample{{Name: "/gc/heap/allocs:objects"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return s[0].Value.Uint64()
 }
 
 // stop returns the CPU used since start and the wall time.

@@ -7,6 +7,7 @@
 //	go run ./integration/bench -only mariadb-stream   # some scenarios
 //	go run ./integration/bench -json out.json         # also write JSON
 //	go run ./integration/bench -cpuprofile cpu.out    # CPU profile of the run
+//	go run ./integration/bench -memprofile mem.out    # allocation profile of the run
 //
 // Scenarios of the embedded engine (in-process server, loopback clients):
 //   - latency: commit-to-client delay of single-row autocommit inserts
@@ -107,7 +108,7 @@ var groupRuns = map[string]func(context.Context, options, map[string]bool, *repo
 
 func main() {
 	var o options
-	var jsonPath, cpuProfile string
+	var jsonPath, cpuProfile, memProfile string
 	flag.BoolVar(&o.short, "short", false, "a run of a few seconds (CI)")
 	flag.IntVar(&o.rate, "rate", 1000, "single-row transactions per second for the latency runs")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "length of the latency runs")
@@ -119,6 +120,7 @@ func main() {
 	flag.IntVar(&o.chunkRows, "chunk-rows", 0, "vstreamd's copy chunk size, server.Config.ChunkRows (default: vstreamd's default)")
 	flag.StringVar(&jsonPath, "json", "", "also write the results as JSON to this file")
 	flag.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (this process: vstreamd and the clients) to this file")
+	flag.StringVar(&memProfile, "memprofile", "", "write an allocation profile of the whole run (every 64 KiB allocated sampled) to this file")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -142,6 +144,11 @@ func main() {
 		fail(err)
 	}
 	rep.print(os.Stdout)
+	if memProfile != "" {
+		if err := writeHeapProfile(memProfile); err != nil {
+			fail(err)
+		}
+	}
 	if jsonPath != "" {
 		if err := rep.writeJSON(jsonPath); err != nil {
 			pprof.StopCPUProfile()
@@ -369,4 +376,18 @@ func median(xs []float64) (med, lo, hi float64) {
 		return 0, 0, 0
 	}
 	return s[(len(s)-1)/2], s[0], s[len(s)-1]
+}
+
+// writeHeapProfile writes the allocation profile of the run
+// (go tool pprof -sample_index=alloc_objects).
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

@@ -271,9 +271,10 @@ func (b *mariaBench) rawDecode(ctx context.Context, table, from, to string) (int
 
 // sample is one timed run.
 type sample struct {
-	rate float64 // rows/s
-	wall float64 // s, the whole run (with connection set-up)
-	cpu  cpuUse
+	rate   float64 // rows/s
+	wall   float64 // s, the whole run (with connection set-up)
+	cpu    cpuUse
+	allocs float64 // heap objects this process allocated per row
 }
 
 // timed runs f, which returns its row count and the time it measured
@@ -293,7 +294,7 @@ func (b *mariaBench) timed(label string, want int, f func() (int, time.Duration,
 	if want > 0 && n != want {
 		return sample{}, fmt.Errorf("%d rows, want %d", n, want)
 	}
-	return sample{rate: float64(n) / d.Seconds(), wall: wall, cpu: cpu}, nil
+	return sample{rate: float64(n) / d.Seconds(), wall: wall, cpu: cpu, allocs: float64(m.allocs()) / float64(max(n, 1))}, nil
 }
 
 // compare alternates baseline and subject runs o.reps times.
@@ -318,6 +319,7 @@ type summary struct {
 	med, lo, hi float64
 	wall        float64
 	cpu         cpuUse
+	allocs      float64 // per row
 }
 
 func summarize(xs []sample) summary {
@@ -329,6 +331,7 @@ func summarize(xs []sample) summary {
 		s.cpu.Self += x.cpu.Self / float64(len(xs))
 		s.cpu.DB += x.cpu.DB / float64(len(xs))
 		s.cpu.Other += x.cpu.Other / float64(len(xs))
+		s.allocs += x.allocs / float64(len(xs))
 	}
 	s.med, s.lo, s.hi = median(rates)
 	return s
@@ -338,13 +341,18 @@ func (s summary) spread() string {
 	return fmt.Sprintf("%.0f..%.0f", s.lo, s.hi)
 }
 
+// allocNote compares the heap objects allocated per row.
+func allocNote(base, subj summary) string {
+	return fmt.Sprintf("heap allocations per row in this process: VSTREAM (vstreamd and its client) %.1f, baseline %.1f", subj.allocs, base.allocs)
+}
+
 // addComparison reports a rows/s comparison.
 func (b *mariaBench) addComparison(rep *report, scenario, metric, baseName string, minRatio float64, bs, ss []sample, note string) {
 	base, subj := summarize(bs), summarize(ss)
 	bc, sc := base.cpu, subj.cpu
 	rep.add(result{Scenario: scenario, Metric: metric, Unit: "rows/s", Value: subj.med, Baseline: base.med, BaseName: baseName,
 		MinRatio: minRatio, WallS: subj.wall, CPU: &sc, BaseCPU: &bc,
-		Note: fmt.Sprintf("%s; median of %d runs (VSTREAM %s, baseline %s rows/s)", note, len(ss), subj.spread(), base.spread())})
+		Note: fmt.Sprintf("%s; median of %d runs (VSTREAM %s, baseline %s rows/s); %s", note, len(ss), subj.spread(), base.spread(), allocNote(base, subj))})
 }
 
 // stream: VSTREAM of a binlog range against go-mysql's read+decode of it.

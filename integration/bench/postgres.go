@@ -253,7 +253,7 @@ func (b *pgBench) timed(label string, want int, f func() (int, time.Duration, er
 	if want > 0 && n != want {
 		return sample{}, fmt.Errorf("%d rows, want %d", n, want)
 	}
-	return sample{rate: float64(n) / d.Seconds(), wall: wall, cpu: cpu}, nil
+	return sample{rate: float64(n) / d.Seconds(), wall: wall, cpu: cpu, allocs: float64(m.m.allocs()) / float64(max(n, 1))}, nil
 }
 
 // addComparison reports a rows/s comparison.
@@ -262,7 +262,7 @@ func (b *pgBench) addComparison(rep *report, scenario, metric, baseName string, 
 	bc, sc := base.cpu, subj.cpu
 	rep.add(result{Scenario: scenario, Metric: metric, Unit: "rows/s", Value: subj.med, Baseline: base.med, BaseName: baseName,
 		MinRatio: minRatio, WallS: subj.wall, CPU: &sc, BaseCPU: &bc,
-		Note: fmt.Sprintf("%s; median of %d runs (VSTREAM %s, baseline %s rows/s); cpu db: postgres (postmaster and backends)", note, len(ss), subj.spread(), base.spread())})
+		Note: fmt.Sprintf("%s; median of %d runs (VSTREAM %s, baseline %s rows/s); cpu db: postgres (postmaster and backends); %s", note, len(ss), subj.spread(), base.spread(), allocNote(base, subj))})
 }
 
 // pgCPUMeter is a cpuMeter whose database is PostgreSQL: a process per
