@@ -477,16 +477,22 @@ func TestBinlogErrorsServerID(t *testing.T) {
 	sa2.close()
 	sb.close()
 
-	// One source, two streams: base and base+1.
+	// One source, streams of two tables: base and base+1 (streams of one
+	// table share a replication connection).
+	mustExec(t, admin, "CREATE TABLE other (id INT PRIMARY KEY)")
 	e := beServer(t, map[string]string{"shop": beURL(m, "", testdb.ReplUser, testdb.ReplPass, "shop", "server_id=7000")})
 	// Two vstreamd with the default, random base.
 	d1 := beServer(t, map[string]string{"shop": beURL(m, "", testdb.ReplUser, testdb.ReplPass, "shop", "")})
 	d2 := beServer(t, map[string]string{"shop": beURL(m, "", testdb.ReplUser, testdb.ReplPass, "shop", "")})
 	var streams []*stream
-	for _, srv := range []*Server{e, e, d1, d2} {
-		streams = append(streams, openStream(t, olap(t, srv, "shop"), "VSTREAM * FROM corder WHERE pos > 'current'"))
+	for i, srv := range []*Server{e, e, d1, d2} {
+		table := "corder"
+		if i == 1 {
+			table = "other"
+		}
+		streams = append(streams, openStream(t, olap(t, srv, "shop"), "VSTREAM * FROM "+table+" WHERE pos > 'current'"))
 	}
-	ids := beWaitReplicas(t, admin, "two streams of E as 7000 and 7001, two random ids", func(ids map[uint32]int) bool {
+	ids := beWaitReplicas(t, admin, "E's streams of two tables as 7000 and 7001, two random ids", func(ids map[uint32]int) bool {
 		random := 0
 		for id, n := range ids {
 			if id >= 1_000_000_000 && n == 1 {
@@ -496,8 +502,13 @@ func TestBinlogErrorsServerID(t *testing.T) {
 		return ids[7000] == 1 && ids[7001] == 1 && random == 2
 	})
 	seedOrders(t, admin, 7, 7)
+	mustExec(t, admin, "INSERT INTO other VALUES (7)")
 	for i, st := range streams {
-		equalLines(t, fmt.Sprintf("stream %d", i), st.nextLines(1), "+ "+orderValues(7))
+		want := "+ " + orderValues(7)
+		if i == 1 {
+			want = "+ 7"
+		}
+		equalLines(t, fmt.Sprintf("stream %d", i), st.nextLines(1), want)
 	}
 	t.Logf("registered replicas: %v", ids)
 }

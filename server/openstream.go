@@ -33,7 +33,7 @@ func (s *Server) openStream(ctx *sql.Context, entry *catalog.Entry, shard string
 	if from.set && from.text == "" {
 		state.Reset() // before the source is held: a fresh copy holds afresh
 	}
-	src, err := state.Source(ctx, entry.Keyspace.Source)
+	src, err := state.Source(ctx, s.streams[strings.ToLower(entry.Keyspace.Name)])
 	if err != nil {
 		return nil, nil, err
 	}

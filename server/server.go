@@ -23,6 +23,7 @@ import (
 	"github.com/vstreamd/vstreamd/engines/embedded"
 	"github.com/vstreamd/vstreamd/engines/pgoutput"
 	"github.com/vstreamd/vstreamd/server/sqlerr"
+	"github.com/vstreamd/vstreamd/vstream"
 )
 
 // Server is a running vstreamd: keyspaces, GMS engine and listener.
@@ -33,6 +34,10 @@ type Server struct {
 	engine *sqle.Engine
 	gms    *gmsserver.Server
 	users  map[string]map[string]bool // user → keyspaces (lower case); nil: no users
+	// streams is the source each keyspace's streams read (keyspace in
+	// lower case): its engine through a vstream.Fanout, so that sessions
+	// following the same table share one engine stream.
+	streams map[string]engines.Source
 }
 
 // New opens the keyspaces, builds the SQL engine and binds the listener.
@@ -58,6 +63,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.cat = cat
+	s.streams = make(map[string]engines.Source)
+	for _, ks := range cat.Keyspaces() {
+		s.streams[strings.ToLower(ks.Name)] = vstream.NewFanout(ks.Source)
+	}
 
 	fns := []sql.TableFunction{
 		&vstreamFunc{s: s}, newPositionsFunc(), newCopyStateFunc(),

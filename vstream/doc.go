@@ -18,6 +18,13 @@
 // last delivered token and copy progress, so a later VSTREAM in the same
 // session continues where the previous one stopped.
 //
+// Sharing (Fanout). The change streams of one table share one engine
+// stream: sessions following a table cost one replication connection and
+// one decoding of each event. A stream that starts behind the shared one
+// reads on its own until it reaches it, then joins; one that falls far
+// behind the others (a slow client) leaves it and reads on its own, so a
+// slow client slows only itself. Buffers are bounded.
+//
 // The package knows nothing about any database or about go-mysql-server:
 // it talks to an engines.Source and hands out Row values.
 package vstream

@@ -308,3 +308,51 @@ func diff(want, got map[string][]string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// shared is a harness whose source is wrapped in a vstream.Fanout (one per
+// source).
+type shared struct {
+	Harness
+	mu      sync.Mutex
+	fanouts map[engines.Source]*vstream.Fanout
+}
+
+func (s *shared) Source(tb testing.TB) engines.Source {
+	src := s.Harness.Source(tb)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fanouts == nil {
+		s.fanouts = map[engines.Source]*vstream.Fanout{}
+	}
+	f := s.fanouts[src]
+	if f == nil {
+		f = &vstream.Fanout{Source: src, Events: 256, Linger: 100 * time.Millisecond}
+		s.fanouts[src] = f
+	}
+	return f
+}
+
+func (s *shared) unwrap() Harness { return s.Harness }
+
+// ability returns the harness (or the one it wraps) as an optional
+// interface of the suite.
+func ability[T any](h Harness) (T, bool) {
+	for {
+		if t, ok := h.(T); ok {
+			return t, true
+		}
+		u, ok := h.(interface{ unwrap() Harness })
+		if !ok {
+			var zero T
+			return zero, false
+		}
+		h = u.unwrap()
+	}
+}
+
+// isHolder reports whether the harness's source keeps its history per
+// reader (a stream of it is never shared).
+func isHolder(tb testing.TB, h Harness) bool {
+	_, ok := h.Source(tb).(engines.Holder)
+	return ok
+}

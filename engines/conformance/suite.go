@@ -40,13 +40,13 @@ func Run(t *testing.T, h Harness) {
 		{"RandomDMLWithResume", testRandomDMLWithResume},
 	}
 	// Abilities not every engine has: run only where the harness has them.
-	if u, ok := h.(UniqueKeys); ok && u.UniqueKeys() {
+	if u, ok := ability[UniqueKeys](h); ok && u.UniqueKeys() {
 		tests = append(tests, struct {
 			name string
 			run  func(*testing.T, Harness)
 		}{"UniqueKeyInsteadOfPrimary", testUniqueKey})
 	}
-	if _, ok := h.(Purger); ok {
+	if _, ok := ability[Purger](h); ok {
 		tests = append(tests, struct {
 			name string
 			run  func(*testing.T, Harness)
@@ -54,6 +54,17 @@ func Run(t *testing.T, h Harness) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, h) })
+	}
+	// Again with every stream of a table sharing one engine stream (see
+	// vstream.Fanout), with a small buffer so that streams fall behind,
+	// read alone and join again.
+	if _, sh := h.(*shared); !sh && !isHolder(t, h) {
+		t.Run("Shared", func(t *testing.T) {
+			s := &shared{Harness: h}
+			for _, tc := range tests {
+				t.Run(tc.name, func(t *testing.T) { tc.run(t, s) })
+			}
+		})
 	}
 }
 
@@ -562,7 +573,7 @@ func testRandomDMLWithResume(t *testing.T, h Harness) {
 // testPositionUnavailable: a position the source no longer holds is an
 // error of Open wrapping ErrPositionUnavailable.
 func testPositionUnavailable(t *testing.T, h Harness) {
-	p := h.(Purger)
+	p, _ := ability[Purger](h)
 	db, src := h.DB(t), h.Source(t)
 	table := newTable(t, db, "purge")
 	old := atCurrent(t, h, src, table)
@@ -581,7 +592,7 @@ func testNoPrimaryKey(t *testing.T, h Harness) {
 	db, src := h.DB(t), h.Source(t)
 	table := fmt.Sprintf("cf_nokey_%d", tableSeq.Add(1))
 	exec(t, db, fmt.Sprintf("CREATE TABLE %s (a INT, b VARCHAR(16))", table))
-	if k, ok := h.(KeylessTables); ok {
+	if k, ok := ability[KeylessTables](h); ok {
 		k.KeylessTable(t, table)
 	}
 	for _, r := range []string{"(2,'x')", "(1,'z')", "(1,'a')", "(3,NULL)"} {
@@ -622,7 +633,7 @@ type KeylessTables interface {
 type KeyOnlyDeletes interface{ KeyOnlyDeletes() bool }
 
 func keyOnlyDeletes(h Harness) bool {
-	k, ok := h.(KeyOnlyDeletes)
+	k, ok := ability[KeyOnlyDeletes](h)
 	return ok && k.KeyOnlyDeletes()
 }
 
