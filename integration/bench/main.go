@@ -95,6 +95,7 @@ var scenarios = []scenario{
 	{"mariadb-stream", "mariadb", nil}, // the mariadb group shares one server: see runMariaDB
 	{"mariadb-copy", "mariadb", nil},
 	{"mariadb-latency", "mariadb", nil},
+	{"mariadb-fanout", "mariadb", nil},
 	{"pg-stream", "postgres", nil}, // the postgres group shares one server: see runPostgres
 	{"pg-copy", "postgres", nil},
 	{"pg-latency", "postgres", nil},
@@ -260,10 +261,12 @@ type result struct {
 	Baseline float64 `json:"baseline"` // meaningful when BaseName is set
 	BaseName string  `json:"baseline_name,omitempty"`
 	Ratio    float64 `json:"ratio,omitempty"` // value / baseline, for rows/s
-	// Target is the issue's goal: a minimum ratio (MinRatio) or a maximum
-	// value (MaxValue); Met says whether this run reached it.
+	// Target is the issue's goal: a minimum ratio (MinRatio), a maximum
+	// value (MaxValue) or a minimum value (MinValue); Met says whether this
+	// run reached it.
 	MinRatio float64 `json:"min_ratio,omitempty"`
 	MaxValue float64 `json:"max_value,omitempty"`
+	MinValue float64 `json:"min_value,omitempty"`
 	Met      *bool   `json:"met,omitempty"`
 	// CPU seconds per measured run (see cpuUse) of the figure and of its
 	// baseline; WallS is the run's wall time.
@@ -294,6 +297,9 @@ func (r *report) add(res result) {
 	case res.MaxValue != 0:
 		met := res.Value <= res.MaxValue
 		res.Met = &met
+	case res.MinValue != 0:
+		met := res.Value >= res.MinValue
+		res.Met = &met
 	}
 	r.Results = append(r.Results, res)
 }
@@ -309,7 +315,7 @@ func (r *report) find(scenario, metric string) (result, bool) {
 }
 
 func num(v float64, unit string) string {
-	if unit == "rows/s" {
+	if unit == "rows/s" || unit == "conns" {
 		return fmt.Sprintf("%.0f", v)
 	}
 	return fmt.Sprintf("%.3f", v)
@@ -331,6 +337,8 @@ func (r *report) print(w io.Writer) {
 			target = fmt.Sprintf(">=%.1fx", x.MinRatio)
 		case x.MaxValue != 0:
 			target = fmt.Sprintf("<=%g %s", x.MaxValue, x.Unit)
+		case x.MinValue != 0:
+			target = ">=" + num(x.MinValue, x.Unit)
 		}
 		if x.Met != nil {
 			if *x.Met {

@@ -74,7 +74,7 @@ func runMariaDB(ctx context.Context, o options, sel map[string]bool, rep *report
 	// The catalog of a keyspace is read when vstreamd starts: create every
 	// table first.
 	for _, q := range []string{"CREATE DATABASE bench", "CREATE TABLE bench.t " + tableDDL,
-		"CREATE TABLE bench.t1 " + tableDDL, "CREATE TABLE bench.lat " + tableDDL} {
+		"CREATE TABLE bench.t1 " + tableDDL, "CREATE TABLE bench.lat " + tableDDL, "CREATE TABLE bench.fan " + tableDDL} {
 		if _, err := b.admin.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("%s: %w", q, err)
 		}
@@ -115,6 +115,11 @@ func runMariaDB(ctx context.Context, o options, sel map[string]bool, rep *report
 	if sel["mariadb-latency"] {
 		if err := b.latency(ctx, rep); err != nil {
 			return fmt.Errorf("mariadb-latency: %w", err)
+		}
+	}
+	if sel["mariadb-fanout"] {
+		if err := b.fanout(ctx, rep); err != nil {
+			return fmt.Errorf("mariadb-fanout: %w", err)
 		}
 	}
 	return nil
