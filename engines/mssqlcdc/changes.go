@@ -181,7 +181,14 @@ func (p *poller) apply(c *change) error {
 		}
 	}
 	if !p.open {
+		// The position right before the transaction: its rows' tokens
+		// then name it whatever the stream passed before (a snapshot's
+		// mark, the capture job's progress), so a token means the same
+		// in every stream.
 		p.passMarks(c.start)
+		if before := c.start.prev(); before.compare(p.pos) > 0 {
+			p.commit(before, time.Time{})
+		}
 		p.open, p.openLSN, p.openTime = true, c.start, c.at
 	}
 	t := p.tables[c.table]

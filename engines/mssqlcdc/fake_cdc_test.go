@@ -409,3 +409,10 @@ func bitSet(pos int64, mask []byte) bool {
 	}
 	return mask[len(mask)-1-j/8]&(1<<(j%8)) != 0
 }
+
+// maxLSNSeqLocked is maxLSNSeq for tests.
+func (s *fakeServer) maxLSNSeqLocked() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.maxLSNSeq()
+}

@@ -95,6 +95,9 @@ func (c *fconn) do(ctx context.Context, q string, args []driver.NamedValue) (*re
 	if c.srv.down.Load() {
 		return nil, &net.OpError{Op: "read", Net: "tcp", Err: errors.New("connection reset by peer")}
 	}
+	if strings.Contains(q, "fn_cdc_get_max_lsn") {
+		c.srv.polls.Add(1)
+	}
 	m := map[string]any{}
 	for _, a := range args {
 		name := "@p" + strconv.Itoa(a.Ordinal)
@@ -127,7 +130,7 @@ func (c *fconn) QueryContext(ctx context.Context, q string, args []driver.NamedV
 	if rel == nil {
 		rel = &relation{}
 	}
-	return &frows{rel: rel}, nil
+	return &frows{srv: c.srv, rel: rel}, nil
 }
 
 func (c *fconn) ExecContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Result, error) {
@@ -179,6 +182,7 @@ func named(args []driver.Value) []driver.NamedValue {
 }
 
 type frows struct {
+	srv *fakeServer
 	rel *relation
 	i   int
 }
@@ -189,6 +193,9 @@ func (r *frows) Close() error      { return nil }
 func (r *frows) Next(dest []driver.Value) error {
 	if r.i >= len(r.rel.rows) {
 		return io.EOF
+	}
+	if r.srv != nil && r.srv.failRows.Load() > 0 && r.srv.failRows.Add(-1) == 0 {
+		return &net.OpError{Op: "read", Net: "tcp", Err: errors.New("connection reset by peer")}
 	}
 	row := r.rel.rows[r.i]
 	r.i++

@@ -145,6 +145,11 @@ type fakeServer struct {
 	// down makes the server unreachable: connections are refused and
 	// queries fail as on a reset connection.
 	down atomic.Bool
+	// failRows, when positive, makes a result set fail (as a reset
+	// connection) after that many more rows.
+	failRows atomic.Int64
+	// polls counts the queries of sys.fn_cdc_get_max_lsn().
+	polls atomic.Int64
 
 	cdc cdcState
 }
@@ -407,4 +412,17 @@ func (s *fakeServer) count(t *ftable) int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return int64(len(s.state[t]))
+}
+
+// commits lists the commit LSNs of the transactions that changed rows.
+func (s *fakeServer) commits() []lsn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []lsn
+	for _, r := range s.log {
+		if r.kind == recCommit {
+			out = append(out, fakeLSN(r.seq))
+		}
+	}
+	return out
 }

@@ -78,10 +78,18 @@ func (f *fixture) capture() { f.srv.capture() }
 // source opens the engine on the fake as user, with extra URL parameters.
 func (f *fixture) source(user, params string) *Source {
 	f.t.Helper()
-	u, err := url.Parse("sqlserver://" + user + ":secret@fake:1433?database=shop&poll=5ms" + params)
+	q, err := url.ParseQuery("database=shop&poll=5ms")
 	if err != nil {
 		f.t.Fatal(err)
 	}
+	extra, err := url.ParseQuery(strings.TrimPrefix(params, "&"))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	for k, v := range extra {
+		q[k] = v
+	}
+	u := &url.URL{Scheme: "sqlserver", User: url.UserPassword(user, "secret"), Host: "fake:1433", RawQuery: q.Encode()}
 	cfg, err := ParseURL(u)
 	if err != nil {
 		f.t.Fatal(err)

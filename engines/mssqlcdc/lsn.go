@@ -47,6 +47,18 @@ func (l lsn) next() lsn {
 	return l
 }
 
+// prev is the greatest LSN less than l (l - 1): the position right before
+// the transaction that commits at l.
+func (l lsn) prev() lsn {
+	for i := len(l) - 1; i >= 0; i-- {
+		l[i]--
+		if l[i] != 0xFF {
+			break
+		}
+	}
+	return l
+}
+
 func (l lsn) position() engines.Position { return engines.Position(l.String()) }
 
 func maxLSN(a, b lsn) lsn {
