@@ -29,7 +29,8 @@ type table struct {
 	schema   string
 	objectID int64
 	ci       captureInstance
-	columns  []column // the streamed columns, in table order
+	others   []captureInstance // the table's other capture instance, if any
+	columns  []column          // the streamed columns, in table order
 	key      []int
 	keyKind  engines.KeyKind
 	identity []bool
@@ -177,6 +178,11 @@ func (s *Source) readTable(ctx context.Context, name string) (*table, error) {
 		return nil, err
 	}
 	t.ci = ci
+	for _, o := range mine {
+		if o.name != ci.name {
+			t.others = append(t.others, o)
+		}
+	}
 	take := map[int]bool{}
 	for _, id := range captured[ci.name] {
 		take[id] = true
@@ -195,6 +201,9 @@ func (s *Source) readTable(ctx context.Context, name string) (*table, error) {
 	}
 	if err := s.readKey(ctx, t); err != nil {
 		return nil, err
+	}
+	if len(t.key) == 0 {
+		return nil, engines.Errorf(engines.ErrUnsupported, "SQL Server %s: table %s has no key and no column SQL Server can order (text, ntext, image, xml and spatial columns cannot be): give it a primary key", s.cfg.Redacted, t.qualified())
 	}
 	return t, nil
 }

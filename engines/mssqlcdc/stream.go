@@ -235,8 +235,14 @@ func (p *poller) poll(ctx context.Context) (bool, error) {
 		case m.isZero():
 			ready = false // created, not yet processed by the capture job
 		case p.pos.next().compare(m) < 0:
-			return false, engines.Errorf(engines.ErrPositionUnavailable, "SQL Server %s: the changes of %s after position %s are gone: capture instance %s holds changes from %s on (the cleanup job removes older ones, see sys.sp_cdc_change_job @retention; or the capture instance was created after that position): start afresh with pos > ''",
-				p.s.cfg.Redacted, t.qualified(), p.pos, t.ci.name, m)
+			hint := ""
+			for _, o := range t.others {
+				if !o.startLSN.isZero() && o.startLSN.compare(p.pos.next()) <= 0 {
+					hint = fmt.Sprintf("; its other capture instance %s still holds them: name it in the source URL (capture_instance=%s) to continue", o.name, o.name)
+				}
+			}
+			return false, engines.Errorf(engines.ErrPositionUnavailable, "SQL Server %s: the changes of %s after position %s are gone: capture instance %s holds changes from %s on (the cleanup job removes older ones, see sys.sp_cdc_change_job @retention; or the capture instance was created after that position)%s: start afresh with pos > ''",
+				p.s.cfg.Redacted, t.qualified(), p.pos, t.ci.name, m, hint)
 		}
 	}
 	if !p.established {
