@@ -202,13 +202,13 @@ func (p *poller) apply(c *change) error {
 				old.vals[i] = c.vals[i]
 			}
 		}
-		return p.add(engines.Event{Kind: engines.RowChange, Table: t.name, Before: old.vals, After: c.vals, Time: c.at})
+		return p.add(engines.Event{Kind: engines.RowChange, Table: t.name, Columns: t.names(), Before: old.vals, After: c.vals, Time: c.at})
 	}
 	switch c.op {
 	case opDelete:
-		return p.add(engines.Event{Kind: engines.RowChange, Table: t.name, Before: c.vals, Time: c.at})
+		return p.add(engines.Event{Kind: engines.RowChange, Table: t.name, Columns: t.names(), Before: c.vals, Time: c.at})
 	case opInsert:
-		return p.add(engines.Event{Kind: engines.RowChange, Table: t.name, After: c.vals, Time: c.at})
+		return p.add(engines.Event{Kind: engines.RowChange, Table: t.name, Columns: t.names(), After: c.vals, Time: c.at})
 	case opUpdateOld:
 		p.before = c
 		return nil

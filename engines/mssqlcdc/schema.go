@@ -38,16 +38,20 @@ type table struct {
 	// capture (added since, or left out of @captured_column_list) and
 	// computed columns (always NULL in change rows): they are not streamed.
 	uncaptured []string
+	colNames   []string
 }
 
 func (t *table) qualified() string { return quoteName(t.schema) + "." + quoteName(t.name) }
 
+// names are the streamed columns' names (one slice, shared: read only).
 func (t *table) names() []string {
-	n := make([]string, len(t.columns))
-	for i := range t.columns {
-		n[i] = t.columns[i].name
+	if t.colNames == nil {
+		t.colNames = make([]string, len(t.columns))
+		for i := range t.columns {
+			t.colNames[i] = t.columns[i].name
+		}
 	}
-	return n
+	return t.colNames
 }
 
 // captureInstances lists the capture instances of the source's schema the

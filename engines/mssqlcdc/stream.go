@@ -39,14 +39,15 @@ func (e *sendError) Unwrap() error { return e.err }
 // each capture instance's low end (sys.fn_cdc_get_min_lsn). It then reads
 // cdc.fn_cdc_get_all_changes_<ci>(next(pos), max, N'all update old')
 // ordered by __$start_lsn, __$seqval, __$operation: rows sharing a
-// __$start_lsn (the commit LSN) are one transaction, sent whole and
-// followed by a Commit at that LSN. Finally the position moves to the
-// greater of the max LSN and the scan's end, with a Commit of its own: the
-// capture job has processed the log that far, so every change up to there
-// is in the change tables (a scan's end read before the max LSN is covered
-// by it). That is how a stream reaches positions that are not commits of
-// the streamed tables: a snapshot's log end, the end of the log of
-// 'current'.
+// __$start_lsn (the commit LSN) are one transaction, sent whole after a
+// Commit at the position right before it and followed by a Commit at its
+// commit LSN. Finally the position moves to the greater of the max LSN and
+// the scan's end, with a Commit of its own: the capture job has processed
+// the log that far, so every change up to there is in the change tables (a
+// scan's end read before the max LSN is covered by it). That is how a
+// stream reaches positions that are not commits of the streamed tables:
+// the end of the log of 'current', and snapshots' positions, which it
+// passes with a Commit exactly there (see marks.go).
 func (s *Source) Stream(ctx context.Context, from engines.Position, tables []string, send func([]engines.Event) error) error {
 	if err := s.preflight(ctx); err != nil {
 		return err
