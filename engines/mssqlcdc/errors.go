@@ -58,8 +58,8 @@ func (s *Source) classify(err error) error {
 		case errCannotOpenDB:
 			return engines.Errorf(engines.ErrMisconfigured, "%s: %s (the URL's database must exist and %s must be a user in it: CREATE USER %s FOR LOGIN …)", where, msg, s.cfg.User, user)
 		case errPermission, errPermissionSchema, errCapturedColsNoObj:
-			return engines.Errorf(engines.ErrMisconfigured, "%s: %s: %s needs SELECT on the streamed tables and on the cdc schema, and membership in each capture instance's gating role if it has one (GRANT SELECT ON SCHEMA::%s TO %s; GRANT SELECT ON SCHEMA::cdc TO %s; ALTER ROLE <role_name> ADD MEMBER %s)",
-				where, msg, s.cfg.User, quoteName(s.cfg.Schema), user, user, user)
+			return engines.Errorf(engines.ErrMisconfigured, "%s: %s: %s needs SELECT on every captured column of the streamed tables, and membership in each capture instance's gating role if it has one (GRANT SELECT ON SCHEMA::%s TO %s; ALTER ROLE <role_name> ADD MEMBER %s)",
+				where, msg, s.cfg.User, quoteName(s.cfg.Schema), user, user)
 		case errNoPermission, errServerPermission:
 			return engines.Errorf(engines.ErrMisconfigured, "%s: %s: %s needs VIEW DATABASE STATE to read the log and capture-job positions (GRANT VIEW DATABASE STATE TO %s)", where, msg, s.cfg.User, user)
 		case errSnapshotNotAllow:

@@ -74,6 +74,9 @@ func TestTableErrors(t *testing.T) {
 	if ts, err := src.Tables(ctx); err != nil || strings.Join(ts, ",") != "open_t" {
 		t.Fatalf("tables the reader may stream: %q, %v (want only open_t)", ts, err)
 	}
+	f.srv.addUser(&fakeUser{name: "blind", viewState: true})
+	_, err = f.source("blind", "").Table(ctx, "open_t")
+	wantErr(t, err, engines.ErrTableNotFound, "GRANT SELECT ON [dbo].[open_t] TO [blind]")
 	reader.roles["cdc_reader"] = true
 	if ts, err := src.Tables(ctx); err != nil || strings.Join(ts, ",") != "gated,open_t" {
 		t.Fatalf("tables once in the gating role: %q, %v", ts, err)

@@ -154,7 +154,7 @@ func (s *Source) readTable(ctx context.Context, name string) (*table, error) {
 	var tracked bool
 	err = s.db.QueryRowContext(ctx, qTable, t.qualified()).Scan(&t.objectID, &tracked)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("%w: %s.%s", engines.ErrTableNotFound, s.cfg.Schema, name)
+		return nil, fmt.Errorf("%w: %s.%s (or %s may not see it: GRANT SELECT ON %s TO %s)", engines.ErrTableNotFound, s.cfg.Schema, name, s.cfg.User, t.qualified(), quoteName(s.cfg.User))
 	}
 	if err != nil {
 		return nil, err
