@@ -169,6 +169,8 @@ func (t sqlType) sqlText() string {
 		return fmt.Sprintf("%s(%d)", t.name, t.scale)
 	case "float":
 		return fmt.Sprintf("float(%d)", max(t.precision, 1))
+	case "timestamp", "rowversion":
+		return "binary(8)" // no CAST to rowversion; it compares as its 8 bytes
 	}
 	return t.name
 }
