@@ -18,8 +18,12 @@
 // every transaction whose commit LSN (the change tables' __$start_lsn) is
 // at or before it is before it. Commits of the streamed tables are
 // positions, and so are points between them: the end of the log when a
-// snapshot was taken or when 'current' was read. vstream adds a row count
-// on top of a position to resume inside a transaction.
+// snapshot was taken or when 'current' was read, and the LSN right before
+// each transaction's commit LSN, which a stream passes before the
+// transaction's rows (so a row's token names the same position in every
+// stream). vstream adds a row count on top of a position to resume inside
+// a transaction; no position names a place inside one (__$seqval orders
+// the rows, it is not needed to resume).
 //
 // # The copy and the stream meet exactly
 //
