@@ -21,6 +21,7 @@ import (
 	"github.com/vstreamd/vstreamd/engines"
 	"github.com/vstreamd/vstreamd/engines/binlog"
 	"github.com/vstreamd/vstreamd/engines/embedded"
+	"github.com/vstreamd/vstreamd/engines/mssqlcdc"
 	"github.com/vstreamd/vstreamd/engines/pgoutput"
 	"github.com/vstreamd/vstreamd/server/sqlerr"
 	"github.com/vstreamd/vstreamd/vstream"
@@ -121,6 +122,9 @@ func (s *Server) openers() map[string]catalog.Opener {
 		},
 		"postgres":   openPostgres(s),
 		"postgresql": openPostgres(s),
+		"sqlserver": func(ctx context.Context, keyspace string, u *url.URL) (engines.Source, error) {
+			return mssqlcdc.Open(ctx, keyspace, u, mssqlcdc.Options{Logger: s.log})
+		},
 	}
 }
 
