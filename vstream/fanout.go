@@ -17,9 +17,9 @@ const (
 	// reads at most this many events ahead of its slowest subscriber, and a
 	// subscriber half as far behind the leading one reads on its own.
 	DefaultFanoutEvents = 1 << 16
-	// DefaultFanoutLinger is how long a shared stream without subscribers
-	// keeps reading, so that a session paging with LIMIT rejoins it.
-	DefaultFanoutLinger = 2 * time.Second
+	// DefaultFanoutAhead is how far a shared stream reads ahead of its
+	// leading subscriber.
+	DefaultFanoutAhead = 4096
 )
 
 // Fanout is a source whose change streams of one table share one engine
@@ -36,11 +36,11 @@ const (
 // returns them as they are.
 type Fanout struct {
 	engines.Source
-	// Events is the shared stream's buffer in events (0:
-	// DefaultFanoutEvents); Linger how long it outlives its last
-	// subscriber (0: DefaultFanoutLinger).
+	// Events bounds the shared stream's buffer (0: DefaultFanoutEvents);
+	// Ahead how far it reads ahead of its leading subscriber (0:
+	// DefaultFanoutAhead, at most Events/4).
 	Events int
-	Linger time.Duration
+	Ahead  int
 
 	mu   sync.Mutex
 	hubs map[string]*hub // by table, lower case
@@ -61,11 +61,12 @@ func (f *Fanout) capacity() int {
 	return DefaultFanoutEvents
 }
 
-func (f *Fanout) linger() time.Duration {
-	if f.Linger > 0 {
-		return f.Linger
+func (f *Fanout) ahead() int {
+	a := DefaultFanoutAhead
+	if f.Ahead > 0 {
+		a = f.Ahead
 	}
-	return DefaultFanoutLinger
+	return max(1, min(a, f.capacity()/4))
 }
 
 // EstimateRows is the wrapped source's estimate, if it has one.
@@ -111,11 +112,12 @@ func (f *Fanout) forget(h *hub) {
 	}
 }
 
-// hubFor returns the table's hub, starting one at from if there is none.
-func (f *Fanout) hubFor(table string, from engines.Position) *hub {
+// hubFor returns the table's hub, starting one at s's position if there is
+// none; s is its first subscriber then.
+func (f *Fanout) hubFor(s *subscriber) *hub {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	key := strings.ToLower(table)
+	key := strings.ToLower(s.table)
 	if h := f.hubs[key]; h != nil {
 		h.mu.Lock()
 		gone := h.stopped || h.ended
@@ -127,11 +129,12 @@ func (f *Fanout) hubFor(table string, from engines.Position) *hub {
 	if f.hubs == nil {
 		f.hubs = map[string]*hub{}
 	}
-	h := newHub(f, table, from)
+	h := newHub(f, s.table, s.pos)
+	h.subscribe(s, 0) // before it reads: what it reads is kept for s
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel = cancel
 	f.hubs[key] = h
-	go h.run(ctx, from)
+	go h.run(ctx, s.pos)
 	return h
 }
 
@@ -157,7 +160,7 @@ type subscriber struct {
 // own until ctx ends, send fails or the source does.
 func (s *subscriber) run(ctx context.Context) error {
 	for {
-		h := s.f.hubFor(s.table, s.pos)
+		h := s.f.hubFor(s)
 		switch err := s.follow(ctx, h); err {
 		case errHubGone:
 			continue
@@ -182,6 +185,7 @@ var (
 
 // follow reads the shared stream from the subscriber's position.
 func (s *subscriber) follow(ctx context.Context, h *hub) error {
+	defer h.leave(s)
 	h.mu.Lock()
 	for !h.ready && !h.ended && !h.stopped {
 		wake := h.wake
@@ -213,7 +217,6 @@ func (s *subscriber) follow(ctx context.Context, h *hub) error {
 	s.evicted.Store(false)
 	h.subscribe(s, cursor)
 	h.mu.Unlock()
-	defer h.leave(s)
 
 	if !s.started {
 		s.started = true

@@ -241,7 +241,7 @@ func (w *workload) check(t *testing.T, f engines.Source, specs []readerSpec) {
 func TestFanoutExact(t *testing.T) {
 	w := newWorkload(t)
 	counting := &countingSource{Source: w.src}
-	f := &vstream.Fanout{Source: counting, Events: 64, Linger: 50 * time.Millisecond}
+	f := &vstream.Fanout{Source: counting, Events: 64}
 	specs := []readerSpec{{from: w.start}, {from: w.start}, {from: w.start}, {from: w.start, pause: 2 * time.Millisecond}}
 	for i, m := range w.marks {
 		specs = append(specs, readerSpec{from: m, pause: time.Duration(i%2) * time.Millisecond})
@@ -318,6 +318,9 @@ func TestFanoutShares(t *testing.T) {
 		}()
 	}
 	joined.Wait()
+	if f.Hubs() != 1 {
+		t.Errorf("%d shared streams; want 1", f.Hubs())
+	}
 	var want []string
 	for i := 0; i < rows; i++ {
 		if _, err := db.Exec(fmt.Sprintf("INSERT INTO t VALUES (%d, %d)", i, i)); err != nil {
@@ -336,7 +339,12 @@ func TestFanoutShares(t *testing.T) {
 	if most := counting.most.Load(); most != 1 {
 		t.Errorf("%d engine streams were open at once; want 1", most)
 	}
-	if f.Hubs() != 1 {
-		t.Errorf("%d shared streams; want 1", f.Hubs())
+	// The shared stream stops with its last reader.
+	deadline := time.Now().Add(5 * time.Second)
+	for counting.open.Load() != 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := counting.open.Load(); n != 0 || f.Hubs() != 0 {
+		t.Errorf("after the readers: %d engine streams, %d shared streams; want none", n, f.Hubs())
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"sort"
 	"sync"
-	"time"
 
 	"github.com/vstreamd/vstreamd/engines"
 )
@@ -16,15 +15,18 @@ import (
 // boundaries among them, so that a stream can join at any boundary still
 // buffered.
 //
-// Memory is bounded: the hub reads at most capacity events ahead of its
-// slowest subscriber, and a subscriber that falls more than capacity/2
+// Memory is bounded: the hub reads at most ahead events ahead of its
+// leading subscriber (no further: reading ahead of every reader is wasted
+// work when they stop), and a subscriber that falls more than capacity/2
 // events behind the leading one is evicted (it goes on reading on its own,
 // see subscriber): a slow client slows only itself, unless it is alone.
+// The hub stops when its last subscriber leaves.
 type hub struct {
 	f        *Fanout
 	table    string
 	from     engines.Position // where the engine stream started
 	capacity int
+	ahead    int
 	cancel   context.CancelFunc
 
 	mu      sync.Mutex
@@ -37,10 +39,9 @@ type hub struct {
 	ready   bool                   // the engine stream is established
 	err     error                  // why the engine stream ended (set with ended)
 	ended   bool
-	stopped bool          // stop was called: no subscriber may join
+	stopped bool          // it lost its last subscriber: no stream may join it
 	wake    chan struct{} // closed when events arrive, or the hub becomes ready or ends
 	space   chan struct{} // closed when a subscriber moves on or leaves (the hub may be waiting)
-	idle    *time.Timer   // stops the hub once it has had no subscriber for a while
 }
 
 // hubEntry is one batch of events, first its first event's number.
@@ -60,7 +61,7 @@ type hubBound struct {
 var errHubStopped = errors.New("shared stream stopped")
 
 func newHub(f *Fanout, table string, from engines.Position) *hub {
-	return &hub{f: f, table: table, from: from, capacity: f.capacity(), pos: from,
+	return &hub{f: f, table: table, from: from, capacity: f.capacity(), ahead: f.ahead(), pos: from,
 		bounds: []hubBound{{next: 0, pos: from}},
 		subs:   map[*subscriber]uint64{}, wake: make(chan struct{}), space: make(chan struct{})}
 }
@@ -78,8 +79,8 @@ func (h *hub) run(ctx context.Context, from engines.Position) {
 	h.f.forget(h)
 }
 
-// append buffers one engine batch, waiting first while the slowest
-// subscriber is capacity events behind.
+// append buffers one engine batch, waiting first while the leading
+// subscriber is ahead events behind.
 func (h *hub) append(evs []engines.Event) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -92,8 +93,8 @@ func (h *hub) append(evs []engines.Event) error {
 	}
 	for {
 		h.evictLaggards()
-		slowest, ok := h.slowest()
-		if !ok || h.head-slowest < uint64(h.capacity) {
+		lead, ok := h.leading()
+		if !ok || h.head-lead < uint64(h.ahead) {
 			break
 		}
 		space := h.space
@@ -130,16 +131,22 @@ func (h *hub) slowest() (uint64, bool) {
 	return first, ok
 }
 
+// leading returns the largest cursor of the subscribers, if any.
+func (h *hub) leading() (uint64, bool) {
+	lead, ok := uint64(0), false
+	for _, c := range h.subs {
+		lead, ok = max(lead, c), true
+	}
+	return lead, ok
+}
+
 // evictLaggards drops the subscribers more than capacity/2 events behind
 // the leading one (they read on their own from then on).
 func (h *hub) evictLaggards() {
 	if len(h.subs) < 2 {
 		return
 	}
-	var lead uint64
-	for _, c := range h.subs {
-		lead = max(lead, c)
-	}
+	lead, _ := h.leading()
 	for s, c := range h.subs {
 		if lead-c > uint64(h.capacity/2) {
 			delete(h.subs, s)
@@ -252,36 +259,21 @@ func (h *hub) joinAt(pos engines.Position) (cursor uint64, settled, ok bool, err
 // subscribe registers s at cursor. Called with mu held.
 func (h *hub) subscribe(s *subscriber, cursor uint64) {
 	h.subs[s] = cursor
-	if h.idle != nil {
-		h.idle.Stop()
-		h.idle = nil
-	}
 }
 
-// leave unregisters s; a hub left without subscribers stops after the
-// Fanout's linger time unless one joins meanwhile.
+// leave unregisters s; the hub stops with its last subscriber.
 func (h *hub) leave(s *subscriber) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	delete(h.subs, s)
 	h.trim()
 	h.moved()
-	if len(h.subs) == 0 && !h.ended && h.idle == nil {
-		h.idle = time.AfterFunc(h.f.linger(), h.stop)
+	last := len(h.subs) == 0 && !h.stopped
+	if last {
+		h.stopped = true
 	}
-}
-
-// stop ends the hub's engine stream, unless a subscriber joined since the
-// idle timer fired.
-func (h *hub) stop() {
-	h.mu.Lock()
-	if len(h.subs) > 0 {
-		h.mu.Unlock()
-		return
-	}
-	h.stopped = true
-	h.moved()
 	h.mu.Unlock()
-	h.f.forget(h)
-	h.cancel()
+	if last {
+		h.f.forget(h)
+		h.cancel()
+	}
 }

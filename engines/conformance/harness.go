@@ -326,7 +326,7 @@ func (s *shared) Source(tb testing.TB) engines.Source {
 	}
 	f := s.fanouts[src]
 	if f == nil {
-		f = &vstream.Fanout{Source: src, Events: 256, Linger: 100 * time.Millisecond}
+		f = &vstream.Fanout{Source: src, Events: 256}
 		s.fanouts[src] = f
 	}
 	return f
