@@ -24,7 +24,8 @@ func TestShortRun(t *testing.T) {
 	groups := map[string][]string{
 		"mariadb": {
 			"mariadb-stream/VSTREAM multi-row", "mariadb-stream/VSTREAM single-row", "mariadb-copy/VSTREAM copy",
-			"mariadb-latency/commit->client p50", "mariadb-latency/commit->client p99", "mariadb-latency/send->client p99",
+			"mariadb-latency/commit->client p50 @500/s", "mariadb-latency/commit->client p99 @500/s", "mariadb-latency/send->client p99 @500/s",
+			"mariadb-latency/commit->client p99 @50/s",
 			"mariadb-fanout/1 sessions, aggregate", "mariadb-fanout/64 sessions, aggregate", "mariadb-fanout/64 sessions, source connections",
 		},
 		"postgres": {

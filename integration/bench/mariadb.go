@@ -6,8 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"os/exec"
 	"runtime/pprof"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -113,8 +114,12 @@ func runMariaDB(ctx context.Context, o options, sel map[string]bool, rep *report
 		}
 	}
 	if sel["mariadb-latency"] {
-		if err := b.latency(ctx, rep); err != nil {
-			return fmt.Errorf("mariadb-latency: %w", err)
+		// At the -rate asked, and at a tenth of it (the 100 and
+		// 1000 tx/s by default); each run inserts ids of its own.
+		for i, rate := range []int{b.o.rate / 10, b.o.rate} {
+			if err := b.latency(ctx, rep, rate, i*b.o.rate*int(b.o.duration.Seconds()+1)); err != nil {
+				return fmt.Errorf("mariadb-latency at %d/s: %w", rate, err)
+			}
 		}
 	}
 	if sel["mariadb-fanout"] {
@@ -389,8 +394,61 @@ func (b *mariaBench) stream(ctx context.Context, rep *report) error {
 		}
 		b.addComparison(rep, "mariadb-stream", c.metric, "go-mysql read+decode", 0.9, bs, ss,
 			fmt.Sprintf("%s: %s", c.shape, c.note))
+		if c.table != "t" {
+			continue
+		}
+		// The peer tool over the same range, against the same VSTREAM runs.
+		var ps []sample
+		for r := 0; r < b.o.reps; r++ {
+			p, err := b.timed("baseline", 0, func() (int, time.Duration, error) { return b.peerTool(ctx, c.from, c.to, c.rows) })
+			if err != nil {
+				return fmt.Errorf("mariadb-binlog: %w", err)
+			}
+			ps = append(ps, p)
+		}
+		b.addComparison(rep, "mariadb-stream", c.metric+" vs peer", "mariadb-binlog -R --verbose", 1, ps, ss,
+			"the peer tool reads the same range as a replica and prints every row as SQL (-v) to /dev/null")
 	}
 	return nil
+}
+
+// peerTool runs mariadb-binlog --read-from-remote-server --verbose over
+// the GTID range (from, to], output discarded, and returns rows (the
+// range's row count) and its run time.
+func (b *mariaBench) peerTool(ctx context.Context, from, to string, rows int) (int, time.Duration, error) {
+	var first string
+	if err := b.admin.QueryRowContext(ctx, "SELECT LOG_NAME FROM information_schema.BINLOG_INDEX_FILES LIMIT 1").Scan(&first); err != nil {
+		// Older servers: the first line of SHOW BINARY LOGS.
+		rs, err := b.admin.QueryContext(ctx, "SHOW BINARY LOGS")
+		if err != nil {
+			return 0, 0, err
+		}
+		cols, _ := rs.Columns()
+		vals := make([]any, len(cols))
+		for i := range vals {
+			vals[i] = new(sql.RawBytes)
+		}
+		if rs.Next() {
+			if err := rs.Scan(vals...); err != nil {
+				rs.Close()
+				return 0, 0, err
+			}
+			first = string(*vals[0].(*sql.RawBytes))
+		}
+		rs.Close()
+	}
+	host, port, _ := net.SplitHostPort(b.m.Addr())
+	cmd := exec.CommandContext(ctx, "mariadb-binlog", "--no-defaults", "--read-from-remote-server", "--host="+host, "--port="+port,
+		"--user="+testdb.ReplUser, "--password="+testdb.ReplPass, "--verbose", "--to-last-log",
+		"--start-position="+from, "--stop-position="+to, first)
+	cmd.Stdout = io.Discard
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		return 0, 0, fmt.Errorf("%v: %s", err, stderr.String())
+	}
+	return rows, time.Since(start), nil
 }
 
 // copy: VSTREAM's copy phase against SELECT * on MariaDB.
@@ -411,159 +469,5 @@ func (b *mariaBench) copy(ctx context.Context, rep *report) error {
 		return err
 	}
 	b.addComparison(rep, "mariadb-copy", "VSTREAM copy", "SELECT * on MariaDB", 0.8, bs, ss, note)
-	return nil
-}
-
-// latency: single-row autocommit INSERTs on MariaDB at o.rate/s; a VSTREAM
-// client through vstreamd and a go-mysql syncer both tail them. Times as
-// in the embedded latency scenario: "send" just before the INSERT is sent,
-// "commit" when the writer got its OK, "client" when the reader got the
-// row; one process, one monotonic clock.
-func (b *mariaBench) latency(ctx context.Context, rep *report) error {
-	n := int(float64(b.o.rate) * b.o.duration.Seconds())
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	writer, err := sql.Open("mysql", b.m.DSN(testdb.AdminUser, testdb.AdminPass, ""))
-	if err != nil {
-		return err
-	}
-	defer writer.Close()
-	writer.SetMaxOpenConns(1)
-	if err := writer.PingContext(ctx); err != nil {
-		return err
-	}
-
-	// The VSTREAM reader.
-	conn, err := b.vdb.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "SET WORKLOAD=OLAP"); err != nil {
-		return err
-	}
-	rows, err := conn.QueryContext(ctx, fmt.Sprintf("VSTREAM id FROM bench.lat WHERE pos > 'current' LIMIT %d", n))
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	recv, raw := make([]time.Time, n), make([]time.Time, n)
-	var wg sync.WaitGroup
-	var vErr, rErr error
-	var vGot, rGot atomic.Int64
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		var op string
-		var id sql.RawBytes
-		for rows.Next() {
-			if err := rows.Scan(&op, &id); err != nil {
-				vErr = err
-				return
-			}
-			now := time.Now()
-			if i, _ := strconv.Atoi(string(id)); i >= 1 && i <= n {
-				recv[i-1] = now
-				vGot.Add(1)
-			}
-		}
-		vErr = rows.Err()
-	}()
-
-	// The raw syncer, from the current position.
-	cur, err := b.gtidPos(ctx)
-	if err != nil {
-		return err
-	}
-	curSet, err := gomysql.ParseMariadbGTIDSet(cur)
-	if err != nil {
-		return err
-	}
-	s := replication.NewBinlogSyncer(b.syncerConfig())
-	defer b.closeSyncer(s)
-	st, err := s.StartSyncGTID(curSet)
-	if err != nil {
-		return err
-	}
-	go func() {
-		defer wg.Done()
-		for rGot.Load() < int64(n) {
-			ev, err := st.GetEvent(ctx)
-			if err != nil {
-				rErr = err
-				return
-			}
-			now := time.Now()
-			if e, ok := ev.Event.(*replication.RowsEvent); ok && string(e.Table.Table) == "lat" {
-				for _, row := range e.Rows {
-					if id, ok := row[0].(int64); ok && id >= 1 && id <= int64(n) {
-						raw[id-1] = now
-						rGot.Add(1)
-					}
-				}
-			}
-		}
-	}()
-	time.Sleep(200 * time.Millisecond) // let both dump threads settle
-
-	send, commit := make([]time.Time, n), make([]time.Time, n)
-	tick := time.Second / time.Duration(b.o.rate)
-	meter := startCPU(b.pid)
-	start := time.Now()
-	for i := 0; i < n; i++ {
-		if d := time.Until(start.Add(time.Duration(i) * tick)); d > 0 {
-			time.Sleep(d)
-		}
-		q := "INSERT INTO bench.lat (id,a,b,c,d) VALUES " + rowValues(i+1)
-		send[i] = time.Now()
-		if _, err := writer.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("insert %d: %w", i+1, err)
-		}
-		commit[i] = time.Now()
-	}
-	achieved := float64(n) / time.Since(start).Seconds()
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(30 * time.Second):
-		cancel()
-		<-done
-		return fmt.Errorf("after 30 s the VSTREAM client had %d and the go-mysql syncer %d of %d rows (errors: %v, %v)", vGot.Load(), rGot.Load(), n, vErr, rErr)
-	}
-	cpu, wall := meter.stop()
-	if vErr != nil {
-		return fmt.Errorf("VSTREAM reader: %w", vErr)
-	}
-	if rErr != nil {
-		return fmt.Errorf("go-mysql syncer: %w", rErr)
-	}
-	lat := func(recv []time.Time) (c2c, s2c []float64, err error) {
-		for i := range recv {
-			if recv[i].IsZero() {
-				return nil, nil, fmt.Errorf("row %d never arrived", i+1)
-			}
-			c2c = append(c2c, ms(recv[i].Sub(commit[i])))
-			s2c = append(s2c, ms(recv[i].Sub(send[i])))
-		}
-		return c2c, s2c, nil
-	}
-	vc, vs, err := lat(recv)
-	if err != nil {
-		return fmt.Errorf("VSTREAM: %w", err)
-	}
-	rc, rs, err := lat(raw)
-	if err != nil {
-		return fmt.Errorf("go-mysql syncer: %w", err)
-	}
-	const base = "go-mysql syncer, same commits"
-	note := fmt.Sprintf("%d single-row autocommit INSERTs at %.0f/s, both tailers at once; negative: the row arrived before the writer saw its OK; cpu: whole run, both tailers and the writer",
-		n, achieved)
-	rep.add(result{Scenario: "mariadb-latency", Metric: "commit->client p50", Unit: "ms", Value: pct(vc, 50), Baseline: pct(rc, 50), BaseName: base, Note: note,
-		WallS: wall, CPU: &cpu})
-	rep.add(result{Scenario: "mariadb-latency", Metric: "commit->client p99", Unit: "ms", Value: pct(vc, 99), Baseline: pct(rc, 99), BaseName: base, MaxValue: 2})
-	rep.add(result{Scenario: "mariadb-latency", Metric: "commit->client max", Unit: "ms", Value: pct(vc, 100), Baseline: pct(rc, 100), BaseName: base})
-	rep.add(result{Scenario: "mariadb-latency", Metric: "send->client p50", Unit: "ms", Value: pct(vs, 50), Baseline: pct(rs, 50), BaseName: base})
-	rep.add(result{Scenario: "mariadb-latency", Metric: "send->client p99", Unit: "ms", Value: pct(vs, 99), Baseline: pct(rs, 99), BaseName: base})
 	return nil
 }
