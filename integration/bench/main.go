@@ -19,10 +19,14 @@
 // an in-process vstreamd with a mysql:// keyspace (see mariadb.go):
 //   - mariadb-stream: VSTREAM of a loaded binlog range against go-mysql's
 //     own read+decode of the same range, for 1000-row and single-row
-//     INSERT statements;
+//     INSERT statements, and against the peer tool mariadb-binlog;
 //   - mariadb-copy: VSTREAM copy phase against SELECT * on MariaDB;
 //   - mariadb-latency: commit-to-client delay through vstreamd against a
-//     go-mysql syncer tailing the same commits.
+//     go-mysql syncer tailing the same commits, at -rate and -rate/10;
+//   - mariadb-slow: peak RSS while one client reads 10× slower than a
+//     -burst of rows is written (mariadb_slow.go);
+//   - mariadb-fanout: 1, 8 and 64 sessions following one table
+//     (mariadb_fanout.go).
 //
 // Scenarios on one throwaway PostgreSQL (integration/testdb), streamed
 // through an in-process vstreamd with a postgres:// keyspace (see
@@ -78,6 +82,7 @@ type options struct {
 	rows         int           // copy table size; rows of the MariaDB tables
 	singleRows   int           // rows of the MariaDB single-row-statement table (0: rows)
 	pgSingleRows int           // rows of the PostgreSQL single-row-transaction table
+	burst        int           // rows of the slow-client scenario's burst
 	reps         int           // repetitions of each MariaDB throughput measurement (median reported)
 	only         string        // comma-separated scenarios or groups; "" = all
 	chunkRows    int           // vstreamd's copy chunk size (0: its default)
@@ -96,6 +101,7 @@ var scenarios = []scenario{
 	{"mariadb-copy", "mariadb", nil},
 	{"mariadb-latency", "mariadb", nil},
 	{"mariadb-fanout", "mariadb", nil},
+	{"mariadb-slow", "mariadb", nil},
 	{"pg-stream", "postgres", nil}, // the postgres group shares one server: see runPostgres
 	{"pg-copy", "postgres", nil},
 	{"pg-latency", "postgres", nil},
@@ -115,6 +121,7 @@ func main() {
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "length of the latency runs")
 	flag.IntVar(&o.rows, "rows", 1_000_000, "rows of the copy tables and of the MariaDB stream table")
 	flag.IntVar(&o.singleRows, "single-rows", 0, "rows of the MariaDB table loaded by single-row INSERTs (default: -rows)")
+	flag.IntVar(&o.burst, "burst", 5_000_000, "rows the slow-client scenario writes while its client reads 10x slower")
 	flag.IntVar(&o.pgSingleRows, "pg-single-rows", 200_000, "rows of the PostgreSQL table loaded by single-row transactions")
 	flag.IntVar(&o.reps, "reps", 3, "repetitions of each MariaDB and PostgreSQL throughput measurement (the median is reported)")
 	flag.StringVar(&o.only, "only", "", "comma-separated scenarios to run: "+strings.Join(scenarioNames(), ", ")+" (default: all)")
@@ -204,13 +211,16 @@ func selected(only string) (map[string]bool, bool, error) {
 // run executes the selected scenarios.
 func run(ctx context.Context, o options) (*report, error) {
 	if o.short {
-		o.duration, o.rows, o.singleRows, o.pgSingleRows, o.reps = time.Second, 20_000, 5_000, 5_000, 1
+		o.duration, o.rows, o.singleRows, o.pgSingleRows, o.reps, o.burst = time.Second, 20_000, 5_000, 5_000, 1, 20_000
 		if o.rate > 500 {
 			o.rate = 500
 		}
 	}
 	if o.singleRows <= 0 {
 		o.singleRows = o.rows
+	}
+	if o.burst <= 0 {
+		o.burst = 5_000_000
 	}
 	if o.pgSingleRows <= 0 {
 		o.pgSingleRows = 200_000

@@ -75,7 +75,7 @@ func runMariaDB(ctx context.Context, o options, sel map[string]bool, rep *report
 	// The catalog of a keyspace is read when vstreamd starts: create every
 	// table first.
 	for _, q := range []string{"CREATE DATABASE bench", "CREATE TABLE bench.t " + tableDDL,
-		"CREATE TABLE bench.t1 " + tableDDL, "CREATE TABLE bench.lat " + tableDDL, "CREATE TABLE bench.fan " + tableDDL} {
+		"CREATE TABLE bench.t1 " + tableDDL, "CREATE TABLE bench.lat " + tableDDL, "CREATE TABLE bench.fan " + tableDDL, "CREATE TABLE bench.slow " + tableDDL} {
 		if _, err := b.admin.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("%s: %w", q, err)
 		}
@@ -120,6 +120,11 @@ func runMariaDB(ctx context.Context, o options, sel map[string]bool, rep *report
 			if err := b.latency(ctx, rep, rate, i*b.o.rate*int(b.o.duration.Seconds()+1)); err != nil {
 				return fmt.Errorf("mariadb-latency at %d/s: %w", rate, err)
 			}
+		}
+	}
+	if sel["mariadb-slow"] {
+		if err := b.slowClient(ctx, rep); err != nil {
+			return fmt.Errorf("mariadb-slow: %w", err)
 		}
 	}
 	if sel["mariadb-fanout"] {
