@@ -127,6 +127,7 @@ type Stream struct {
 	evs    []engines.Event
 	evIdx  int
 	queue  []*Row
+	slab   []Row // change rows yet to be handed out (see emit)
 	qHead  int
 	end    error // terminal: io.EOF or a failure, returned once the queue is empty
 	closed bool
@@ -453,8 +454,17 @@ func (s *Stream) emit(op byte, vals []any) error {
 		s.resumeSkip-- // delivered before the resume
 		return nil
 	}
-	s.queue = append(s.queue, &Row{Op: op, Values: vals, CommitTime: s.txnTime, Token: Token{
+	if len(s.slab) == 0 {
+		s.slab = make([]Row, rowSlab)
+	}
+	r := &s.slab[0]
+	s.slab = s.slab[1:]
+	*r = Row{Op: op, Values: vals, CommitTime: s.txnTime, Token: Token{
 		Keyspace: s.cfg.Keyspace, Shard: s.cfg.Shard, Table: s.table.Name,
-		Copying: s.copying, Pos: s.pos, Skip: s.skip, LastKey: s.lastKey}})
+		Copying: s.copying, Pos: s.pos, Skip: s.skip, LastKey: s.lastKey}}
+	s.queue = append(s.queue, r)
 	return nil
 }
+
+// rowSlab is how many change rows one allocation holds.
+const rowSlab = 128

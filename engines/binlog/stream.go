@@ -438,16 +438,16 @@ func (r *reader) rows(ctx context.Context, ev *replication.BinlogEvent, e *repli
 	if r.txnTime.IsZero() && ev.Header.Timestamp != 0 {
 		r.txnTime = time.Unix(int64(ev.Header.Timestamp), 0).UTC()
 	}
+	// Each row is converted in place: go-mysql made it for this event alone.
 	decode := func(row []any) ([]any, error) {
-		out := make([]any, len(row))
 		for i, v := range row {
 			x, err := cols[i].fromBinlog(v)
 			if err != nil {
 				return nil, err
 			}
-			out[i] = x
+			row[i] = x
 		}
-		return out, nil
+		return row, nil
 	}
 	emit := func(before, after []any) {
 		r.txnRows++
