@@ -133,6 +133,11 @@ func (d *directRows) next(ctx *sql.Context) (any, error) {
 	}
 }
 
+// ready reports whether next has a row at hand (it does not wait).
+func (d *directRows) ready() bool {
+	return d.st != nil && d.limit != 0 && d.skip == 0 && d.st.Ready()
+}
+
 func (d *directRows) encode(ctx *sql.Context, row any, buf *sql.ByteBuffer) ([]sqltypes.Value, error) {
 	r := row.(*vstream.Row)
 	n := len(d.cols) + 1

@@ -143,6 +143,11 @@ type rowSource interface {
 	close(ctx *sql.Context) error
 }
 
+// readier is a rowSource that can tell when next would return at once.
+type readier interface {
+	ready() bool
+}
+
 // gmsRows are the rows of a statement go-mysql-server runs.
 type gmsRows struct {
 	schema sql.Schema
@@ -199,10 +204,14 @@ func (s *Server) spool(ctx *sql.Context, c *mysql.Conn, schema sql.Schema, src r
 	stopWatch := watchClient(c, cancel)
 	defer stopWatch()
 
-	rows := make(chan any, 2*rowsPerWrite)
+	// The producer hands rows over in batches: every row the source has
+	// ready at once (see readier), up to rowsPerWrite; the writer flushes
+	// whenever no batch is waiting, so a lone row is on the wire at once.
+	batches := make(chan []any, 2)
 	var iterErr error
 	go func() {
-		defer close(rows)
+		defer close(batches)
+		r, _ := src.(readier)
 		for {
 			row, err := src.next(ctx)
 			if err != nil {
@@ -211,7 +220,24 @@ func (s *Server) spool(ctx *sql.Context, c *mysql.Conn, schema sql.Schema, src r
 				}
 				return
 			}
-			rows <- row // the writer drains until close, even after a failure
+			size := 1
+			if r != nil && r.ready() {
+				size = rowsPerWrite
+			}
+			batch := make([]any, 1, size)
+			batch[0] = row
+			for r != nil && len(batch) < rowsPerWrite && r.ready() {
+				row, err := src.next(ctx)
+				if err != nil {
+					batches <- batch
+					if err != io.EOF {
+						iterErr = err
+					}
+					return
+				}
+				batch = append(batch, row)
+			}
+			batches <- batch // the writer drains until close, even after a failure
 		}
 	}()
 
@@ -238,29 +264,31 @@ func (s *Server) spool(ctx *sql.Context, c *mysql.Conn, schema sql.Schema, src r
 		buf.Reset()
 	}
 	for {
-		var row any
+		var batch []any
 		var ok bool
 		select {
-		case row, ok = <-rows:
+		case batch, ok = <-batches:
 		default:
 			flush()
-			row, ok = <-rows
+			batch, ok = <-batches
 		}
 		if !ok {
 			break
 		}
-		if sendErr != nil || convErr != nil {
-			continue
-		}
-		out, err := src.encode(ctx, row, buf)
-		if err != nil {
-			convErr = err
-			cancel(err)
-			continue
-		}
-		res.Rows = append(res.Rows, out)
-		if len(res.Rows) >= rowsPerWrite {
-			flush()
+		for _, row := range batch {
+			if sendErr != nil || convErr != nil {
+				break
+			}
+			out, err := src.encode(ctx, row, buf)
+			if err != nil {
+				convErr = err
+				cancel(err)
+				break
+			}
+			res.Rows = append(res.Rows, out)
+			if len(res.Rows) >= rowsPerWrite {
+				flush()
+			}
 		}
 	}
 	flush()

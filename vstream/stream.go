@@ -120,7 +120,9 @@ type Stream struct {
 	// bound, it, not the processing state, is where to resume.
 	delivered Token
 	dropped   bool
-	confirmed engines.Position // the last position passed to a confirmer
+	confirmer confirmer        // the source, if it wants to know (see engines.Hold.Confirm)
+	confirmed engines.Position // the last position passed to the confirmer
+	queuedAt  time.Time        // when the rows in the queue were queued (delivery is right after)
 
 	chunk  *chunk
 	ahead  *ahead // the next chunk, being read
@@ -162,6 +164,7 @@ func Open(ctx context.Context, cfg Config, opts Options) (*Stream, error) {
 		delivered: from,
 	}
 	s.columns = cfg.Table.ColumnNames()
+	s.confirmer, _ = cfg.Source.(confirmer)
 	{
 		cur, err := s.src.Current(ctx)
 		if err != nil {
@@ -220,7 +223,7 @@ func (s *Stream) Next(ctx context.Context) (*Row, error) {
 				return nil, io.EOF
 			}
 			s.delivered = row.Token
-			if c, ok := s.src.(confirmer); ok && row.Token.Pos != s.confirmed {
+			if c := s.confirmer; c != nil && row.Token.Pos != s.confirmed {
 				// Resuming after this row starts from its position: what
 				// came before is no longer needed.
 				s.confirmed = row.Token.Pos
@@ -230,7 +233,7 @@ func (s *Stream) Next(ctx context.Context) (*Row, error) {
 				s.queue, s.qHead = s.queue[:0], 0
 			}
 			if s.cfg.State != nil {
-				s.cfg.State.deliver(row, s.now())
+				s.cfg.State.deliver(row, s.queuedAt)
 				if s.qHead == len(s.queue) && s.end == nil {
 					s.cfg.State.setToken(s.Resume())
 				}
@@ -243,11 +246,18 @@ func (s *Stream) Next(ctx context.Context) (*Row, error) {
 		if err := s.step(ctx); err != nil {
 			s.end = err
 		}
+		if s.qHead < len(s.queue) && s.cfg.State != nil {
+			s.queuedAt = s.now()
+		}
 		if s.qHead == len(s.queue) && s.cfg.State != nil {
 			s.cfg.State.setToken(s.Resume())
 		}
 	}
 }
+
+// Ready reports whether Next has a row at hand: it returns it without
+// waiting.
+func (s *Stream) Ready() bool { return s.qHead < len(s.queue) }
 
 // Resume returns the token to continue after everything delivered so far.
 func (s *Stream) Resume() Token {
