@@ -170,9 +170,11 @@ func (d *directRows) close(*sql.Context) error {
 	return d.st.Close()
 }
 
-// opValue is the op column's value per op.
-var opValue = map[byte]sqltypes.Value{
-	'+': sqltypes.MakeTrusted(sqltypes.VarChar, []byte("+")),
-	'*': sqltypes.MakeTrusted(sqltypes.VarChar, []byte("*")),
-	'-': sqltypes.MakeTrusted(sqltypes.VarChar, []byte("-")),
-}
+// opValue is the op column's value per op (indexed by the op byte: a row
+// lookup must not cost a map access).
+var opValue = func() (v [256]sqltypes.Value) {
+	for _, op := range []byte("+*-") {
+		v[op] = sqltypes.MakeTrusted(sqltypes.VarChar, []byte{op})
+	}
+	return v
+}()
