@@ -62,13 +62,28 @@ type Table struct {
 	CompareKeys func(a, b []any) (int, error)
 }
 
-// KeyOf returns the key tuple of a full row.
+// KeyOf returns the key tuple of a full row. When the key columns are
+// consecutive, in order, it is a slice of the row itself (no copy: a copy
+// phase takes the key of every row): neither may be modified.
 func (t *Table) KeyOf(row []any) []any {
+	if n := len(t.Key); n > 0 && t.Key[n-1]-t.Key[0] == n-1 && t.Key[n-1] < len(row) && keyInOrder(t.Key) {
+		return row[t.Key[0] : t.Key[0]+n : t.Key[0]+n]
+	}
 	k := make([]any, len(t.Key))
 	for i, c := range t.Key {
 		k[i] = row[c]
 	}
 	return k
+}
+
+// keyInOrder reports whether key columns are consecutive and ascending.
+func keyInOrder(key []int) bool {
+	for i := 1; i < len(key); i++ {
+		if key[i] != key[i-1]+1 {
+			return false
+		}
+	}
+	return true
 }
 
 // ColumnNames returns the column names in table order.
