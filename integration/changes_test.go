@@ -242,12 +242,24 @@ func TestChangeManySessions(t *testing.T) {
 		}
 		streams = append(streams, openStream(t, olap(t, s, "commerce"), q))
 	}
+	// Sessions that select other columns (each encodes its own wire rows;
+	// those of the same columns share theirs).
+	var narrow []*stream
+	for i := 0; i < 3; i++ {
+		narrow = append(narrow, openStream(t, olap(t, s, "commerce"), "VSTREAM price, order_id FROM corder WHERE pos > 'current'"))
+	}
 	mustExec(t, w,
 		"UPDATE corder SET price = 0 WHERE order_id = 2",
 		"BEGIN", "DELETE FROM corder WHERE order_id = 1", "INSERT INTO corder (order_id, customer_id) VALUES (4, 4)", "COMMIT",
+		"UPDATE corder SET order_id = 5 WHERE order_id = 4",
 	)
 	for i, st := range streams {
-		equalLines(t, fmt.Sprintf("session %d", i), st.nextLines(3), "* 2 3 s2 0", "- "+orderValues(1), "+ 4 4 NULL NULL")
+		equalLines(t, fmt.Sprintf("session %d", i), st.nextLines(5), "* 2 3 s2 0", "- "+orderValues(1), "+ 4 4 NULL NULL",
+			"- 4 4 NULL NULL", "+ 5 4 NULL NULL")
+		st.close()
+	}
+	for i, st := range narrow {
+		equalLines(t, fmt.Sprintf("narrow session %d", i), st.nextLines(5), "* 0 2", "- 10 1", "+ NULL 4", "- NULL 4", "+ NULL 5")
 		st.close()
 	}
 }

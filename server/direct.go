@@ -2,6 +2,7 @@ package server
 
 import (
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/dolthub/go-mysql-server/sql"
@@ -34,6 +35,10 @@ func (s *Server) direct(ctx *sql.Context, plan *planner.Plan, entry *catalog.Ent
 		d.st, d.state, err = s.openStream(ctx, entry, plan.Shard, startBound(plan), stopBound(plan))
 		if err != nil {
 			return nil, err
+		}
+		if !slices.Contains(cols, posColumn) {
+			d.table = entry.Keyspace.Name + "." + plan.Shard + "." + entry.Table.Name
+			d.encs, d.cache = &s.encodings, s.encodings.join(d.table, cols)
 		}
 	}
 	return &prepared{schema: schema, rows: d}, nil
@@ -107,6 +112,11 @@ type directRows struct {
 	limit int64     // rows still to send; -1 = no limit
 	skip  int64     // rows still to skip (OFFSET)
 	slab  []sqltypes.Value
+	// The wire values of change rows, shared with the other sessions that
+	// stream the table (see encodings); nil with a pos column.
+	encs  *encodings
+	cache *encodingCache
+	table string
 }
 
 func (d *directRows) next(ctx *sql.Context) (any, error) {
@@ -140,6 +150,14 @@ func (d *directRows) ready() bool {
 
 func (d *directRows) encode(ctx *sql.Context, row any, buf *sql.ByteBuffer) ([]sqltypes.Value, error) {
 	r := row.(*vstream.Row)
+	share := d.cache != nil && !r.Copied() && d.cache.shared()
+	if share {
+		// Another session's wire row of this image, op included (an image
+		// belongs to one change, so to one op): read-only, not copied.
+		if vals := d.cache.get(r.Values); vals != nil && vals[0].Raw()[0] == r.Op {
+			return vals, nil
+		}
+	}
 	n := len(d.cols) + 1
 	if len(d.slab) < n {
 		d.slab = make([]sqltypes.Value, n*rowsPerWrite) // one allocation per batch of rows
@@ -160,10 +178,17 @@ func (d *directRows) encode(ctx *sql.Context, row any, buf *sql.ByteBuffer) ([]s
 		}
 		out[i+1] = v
 	}
+	if share {
+		d.cache.put(r.Values, out)
+	}
 	return out, nil
 }
 
 func (d *directRows) close(*sql.Context) error {
+	if d.cache != nil {
+		d.encs.leave(d.table, d.cols, d.cache)
+		d.cache = nil
+	}
 	if d.st == nil {
 		return nil
 	}

@@ -39,6 +39,9 @@ type Server struct {
 	// lower case): its engine through a vstream.Fanout, so that sessions
 	// following the same table share one engine stream.
 	streams map[string]engines.Source
+	// encodings lets sessions that stream the same table encode each
+	// change once (see shared_encoding.go).
+	encodings encodings
 }
 
 // New opens the keyspaces, builds the SQL engine and binds the listener.

@@ -88,6 +88,10 @@ type Row struct {
 	copyEnd    bool  // the table's last copy row: the copy is done once it is delivered
 }
 
+// Copied reports whether the row comes from the copy phase (read from a
+// snapshot of the stream's own) rather than from a change.
+func (r *Row) Copied() bool { return r.copyRow }
+
 // Stream is one running stream. It is used by one goroutine at a time.
 type Stream struct {
 	cfg      Config
