@@ -73,7 +73,7 @@ func (c *encodingCache) shared() bool { return c.users.Load() > 1 }
 
 func slotOf(image []any) int {
 	p := uintptr(unsafe.Pointer(unsafe.SliceData(image)))
-	return int((p >> 4) ^ (p >> 16)) & (encodingSlots - 1)
+	return int((p>>4)^(p>>16)) & (encodingSlots - 1)
 }
 
 // get returns the wire values of image if a session encoded it.
