@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -67,9 +68,9 @@ func timeRows(ctx context.Context, db *sql.DB, setup, query string) (float64, er
 	return float64(n) / d.Seconds(), nil
 }
 
-// scanRows runs setup and query on one connection, scans every row into
-// sql.RawBytes and returns the number of rows and the time from sending
-// the query to the end of its result.
+// scanRows runs query on a session of its own (after setup, if any),
+// scans every row into sql.RawBytes and returns the number of rows and the
+// time from sending the query to the end of its result.
 func scanRows(ctx context.Context, db *sql.DB, setup, query string) (int, time.Duration, error) {
 	conn, err := db.Conn(ctx)
 	if err != nil {
@@ -81,6 +82,14 @@ func scanRows(ctx context.Context, db *sql.DB, setup, query string) (int, time.D
 			return 0, 0, err
 		}
 	}
+	return scanConn(ctx, conn, query, 0)
+}
+
+// scanConn runs a VSTREAM query on conn, scans every row into
+// sql.RawBytes and returns the number of rows and the time from sending
+// the query to the end of its result. With want > 0 every row must be an
+// insert ('+') and the want-th row must have id want (the load's last).
+func scanConn(ctx context.Context, conn *sql.Conn, query string, want int) (int, time.Duration, error) {
 	start := time.Now()
 	rows, err := conn.QueryContext(ctx, query)
 	if err != nil {
@@ -99,9 +108,17 @@ func scanRows(ctx context.Context, db *sql.DB, setup, query string) (int, time.D
 			return 0, 0, err
 		}
 		n++
+		if want > 0 {
+			if len(vals[0]) != 1 || vals[0][0] != '+' {
+				return n, 0, fmt.Errorf("row %d: op %q, want +", n, vals[0])
+			}
+			if n == want && string(vals[1]) != strconv.Itoa(want) {
+				return n, 0, fmt.Errorf("row %d: id %s, want %d", n, vals[1], want)
+			}
+		}
 	}
 	if err := rows.Err(); err != nil {
-		return 0, 0, err
+		return n, 0, err
 	}
 	return n, time.Since(start), nil
 }

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"runtime/metrics"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -134,4 +136,29 @@ func procCPU(pid int) float64 {
 		return 0
 	}
 	return float64(ut+st) / clockTicks
+}
+
+// meter samples clocks around a measurement (cpuMeter, pgCPUMeter).
+type meter interface {
+	stop() (cpuUse, float64)
+	allocs() uint64
+}
+
+// measure runs f, which returns its row count and the time it measured
+// itself, with m sampling the clocks around it; want > 0 checks the count.
+// f runs with the profiler label bench=label (inherited by the goroutines
+// it starts, such as a go-mysql syncer's, but not by vstreamd's).
+func measure(m meter, label string, want int, f func() (int, time.Duration, error)) (sample, error) {
+	var n int
+	var d time.Duration
+	var err error
+	pprof.Do(context.Background(), pprof.Labels("bench", label), func(context.Context) { n, d, err = f() })
+	cpu, wall := m.stop()
+	if err != nil {
+		return sample{}, err
+	}
+	if want > 0 && n != want {
+		return sample{}, fmt.Errorf("%d rows, want %d", n, want)
+	}
+	return sample{rate: float64(n) / d.Seconds(), wall: wall, cpu: cpu, allocs: float64(m.allocs()) / float64(max(n, 1))}, nil
 }

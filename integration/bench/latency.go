@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"sort"
-	"strconv"
-	"sync"
 	"time"
 )
 
@@ -32,69 +29,28 @@ func latency(ctx context.Context, o options, rep *report) error {
 	defer writer.Close()
 
 	n := int(float64(o.rate) * o.duration.Seconds())
-	conn, err := reader.Conn(ctx)
+	tail, err := tailVStream(ctx, reader, "bench.lat", 0, n)
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "SET WORKLOAD=OLAP"); err != nil {
-		return err
-	}
-	rows, err := conn.QueryContext(ctx, fmt.Sprintf("VSTREAM id FROM bench.lat WHERE pos > 'current' LIMIT %d", n))
-	if err != nil {
-		return err
-	}
-	recv := make([]time.Time, n)
-	var readErr error
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		var op string
-		var id sql.RawBytes
-		for rows.Next() {
-			if err := rows.Scan(&op, &id); err != nil {
-				readErr = err
-				return
-			}
-			i, _ := strconv.Atoi(string(id))
-			if i >= 0 && i < n {
-				recv[i] = time.Now()
-			}
-		}
-		readErr = rows.Err()
-	}()
-
-	send := make([]time.Time, n)
-	commit := make([]time.Time, n)
-	tick := time.Second / time.Duration(o.rate)
 	meter := startCPU(0)
-	start := time.Now()
-	for i := 0; i < n; i++ {
-		if d := time.Until(start.Add(time.Duration(i) * tick)); d > 0 {
-			time.Sleep(d)
-		}
-		send[i] = time.Now()
-		if _, err := writer.ExecContext(ctx, "INSERT INTO lat VALUES (?, 'x')", i); err != nil {
-			return fmt.Errorf("insert %d: %w", i, err)
-		}
-		commit[i] = time.Now()
+	p, err := write(ctx, n, o.rate, func(ctx context.Context, i int) error {
+		_, err := writer.ExecContext(ctx, "INSERT INTO lat VALUES (?, 'x')", i)
+		return err
+	})
+	if err != nil {
+		return err
 	}
-	achieved := float64(n) / time.Since(start).Seconds()
-	wg.Wait()
+	<-tail.done
 	cpu, wall := meter.stop()
-	if readErr != nil {
-		return readErr
+	if tail.err != nil {
+		return tail.err
 	}
-	var c2c, s2c []float64
-	for i := 0; i < n; i++ {
-		if recv[i].IsZero() {
-			return fmt.Errorf("row %d never reached the client", i)
-		}
-		c2c = append(c2c, ms(recv[i].Sub(commit[i])))
-		s2c = append(s2c, ms(recv[i].Sub(send[i])))
+	c2c, s2c, err := p.delays(tail.recv)
+	if err != nil {
+		return err
 	}
-	note := fmt.Sprintf("%d single-row transactions at %.0f/s; negative: the row reached the client before the writer saw its OK", n, achieved)
+	note := fmt.Sprintf("%d single-row transactions at %.0f/s; negative: the row reached the client before the writer saw its OK", n, p.achieved)
 	rep.add(result{Scenario: "latency", Metric: "commit->client p50", Unit: "ms", Value: pct(c2c, 50), Note: note, WallS: wall, CPU: &cpu})
 	rep.add(result{Scenario: "latency", Metric: "commit->client p99", Unit: "ms", Value: pct(c2c, 99)})
 	rep.add(result{Scenario: "latency", Metric: "commit->client max", Unit: "ms", Value: pct(c2c, 100)})

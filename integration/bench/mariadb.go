@@ -292,24 +292,10 @@ type sample struct {
 	allocs float64 // heap objects this process allocated per row
 }
 
-// timed runs f, which returns its row count and the time it measured
-// itself, and samples the CPU clocks around it. want > 0 checks the count.
-// f runs with the profiler label bench=label (inherited by the goroutines
-// it starts, such as a go-mysql syncer's, but not by vstreamd's).
+// timed runs f with the CPU clocks of this process and mariadbd (see
+// measure).
 func (b *mariaBench) timed(label string, want int, f func() (int, time.Duration, error)) (sample, error) {
-	var n int
-	var d time.Duration
-	var err error
-	m := startCPU(b.pid)
-	pprof.Do(context.Background(), pprof.Labels("bench", label), func(context.Context) { n, d, err = f() })
-	cpu, wall := m.stop()
-	if err != nil {
-		return sample{}, err
-	}
-	if want > 0 && n != want {
-		return sample{}, fmt.Errorf("%d rows, want %d", n, want)
-	}
-	return sample{rate: float64(n) / d.Seconds(), wall: wall, cpu: cpu, allocs: float64(m.allocs()) / float64(max(n, 1))}, nil
+	return measure(startCPU(b.pid), label, want, f)
 }
 
 // compare alternates baseline and subject runs o.reps times.
@@ -363,6 +349,11 @@ func allocNote(base, subj summary) string {
 
 // addComparison reports a rows/s comparison.
 func (b *mariaBench) addComparison(rep *report, scenario, metric, baseName string, minRatio float64, bs, ss []sample, note string) {
+	addComparison(rep, scenario, metric, baseName, minRatio, bs, ss, note)
+}
+
+// addComparison reports a rows/s comparison of samples ss against bs.
+func addComparison(rep *report, scenario, metric, baseName string, minRatio float64, bs, ss []sample, note string) {
 	base, subj := summarize(bs), summarize(ss)
 	bc, sc := base.cpu, subj.cpu
 	rep.add(result{Scenario: scenario, Metric: metric, Unit: "rows/s", Value: subj.med, Baseline: base.med, BaseName: baseName,

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -156,44 +155,6 @@ func (s *vsSession) close() {
 		s.conn.Close()
 		s.conn = nil
 	}
-}
-
-// scanConn runs a VSTREAM query on conn, scans every row into
-// sql.RawBytes and returns the number of rows and the time from sending
-// the query to the end of its result. With want > 0 every row must be an
-// insert ('+') and the want-th row must have id want (the load's last).
-func scanConn(ctx context.Context, conn *sql.Conn, query string, want int) (int, time.Duration, error) {
-	start := time.Now()
-	rows, err := conn.QueryContext(ctx, query)
-	if err != nil {
-		return 0, 0, err
-	}
-	defer rows.Close()
-	cols, _ := rows.Columns()
-	vals := make([]sql.RawBytes, len(cols))
-	ptrs := make([]any, len(cols))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	n := 0
-	for rows.Next() {
-		if err := rows.Scan(ptrs...); err != nil {
-			return 0, 0, err
-		}
-		n++
-		if want > 0 {
-			if len(vals[0]) != 1 || vals[0][0] != '+' {
-				return n, 0, fmt.Errorf("row %d: op %q, want +", n, vals[0])
-			}
-			if n == want && string(vals[1]) != strconv.Itoa(want) {
-				return n, 0, fmt.Errorf("row %d: id %s, want %d", n, vals[1], want)
-			}
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return n, 0, err
-	}
-	return n, time.Since(start), nil
 }
 
 // rawSlot is a temporary pgoutput slot on a replication connection of its

@@ -236,33 +236,16 @@ func (b *pgBench) pgSlots(ctx context.Context) (int, error) {
 	return strconv.Atoi(s)
 }
 
-// timed runs f, which returns its row count and the time it measured
-// itself, and samples the CPU clocks around it (the database's: the
-// postmaster and every backend). want > 0 checks the count. f runs with
-// the profiler label bench=label.
+// timed runs f with the CPU clocks of this process and PostgreSQL (the
+// postmaster and every backend; see measure).
 func (b *pgBench) timed(label string, want int, f func() (int, time.Duration, error)) (sample, error) {
-	var n int
-	var d time.Duration
-	var err error
-	m := startPGCPU(b.pid)
-	pprof.Do(context.Background(), pprof.Labels("bench", label), func(context.Context) { n, d, err = f() })
-	cpu, wall := m.stop()
-	if err != nil {
-		return sample{}, err
-	}
-	if want > 0 && n != want {
-		return sample{}, fmt.Errorf("%d rows, want %d", n, want)
-	}
-	return sample{rate: float64(n) / d.Seconds(), wall: wall, cpu: cpu, allocs: float64(m.m.allocs()) / float64(max(n, 1))}, nil
+	return measure(startPGCPU(b.pid), label, want, f)
 }
 
-// addComparison reports a rows/s comparison.
+// addComparison reports a rows/s comparison (cpu db: PostgreSQL's
+// postmaster and backends).
 func (b *pgBench) addComparison(rep *report, scenario, metric, baseName string, minRatio float64, bs, ss []sample, note string) {
-	base, subj := summarize(bs), summarize(ss)
-	bc, sc := base.cpu, subj.cpu
-	rep.add(result{Scenario: scenario, Metric: metric, Unit: "rows/s", Value: subj.med, Baseline: base.med, BaseName: baseName,
-		MinRatio: minRatio, WallS: subj.wall, CPU: &sc, BaseCPU: &bc,
-		Note: fmt.Sprintf("%s; median of %d runs (VSTREAM %s, baseline %s rows/s); cpu db: postgres (postmaster and backends); %s", note, len(ss), subj.spread(), base.spread(), allocNote(base, subj))})
+	addComparison(rep, scenario, metric, baseName, minRatio, bs, ss, note+"; cpu db: postgres (postmaster and backends)")
 }
 
 // pgCPUMeter is a cpuMeter whose database is PostgreSQL: a process per
@@ -277,6 +260,8 @@ type pgCPUMeter struct {
 func startPGCPU(pid int) pgCPUMeter {
 	return pgCPUMeter{m: startCPU(0), pid: pid, db: pgTreeCPU(pid)}
 }
+
+func (p pgCPUMeter) allocs() uint64 { return p.m.allocs() }
 
 func (p pgCPUMeter) stop() (cpuUse, float64) {
 	u, wall := p.m.stop() // without a pid: DB 0, Other everything but this process
