@@ -57,26 +57,10 @@ func (t *table) names() []string {
 // captureInstances lists the capture instances of the source's schema the
 // user may read.
 func (s *Source) captureInstances(ctx context.Context) ([]captureInstance, error) {
-	rows, err := s.db.QueryContext(ctx, qCaptureInstances)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	names, err := rows.Columns()
-	if err != nil {
-		return nil, err
-	}
 	var out []captureInstance
-	for rows.Next() {
-		vals := make([]any, len(names))
-		ptrs := make([]any, len(names))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			return nil, err
-		}
+	err := procRows(ctx, s.db, qCaptureInstances, nil, func(names []string, vals []any) error {
 		var ci captureInstance
+		var err error
 		for i, n := range names {
 			switch strings.ToLower(n) {
 			case "source_schema":
@@ -91,15 +75,16 @@ func (s *Source) captureInstances(ctx context.Context) ([]captureInstance, error
 				ci.created, _ = vals[i].(time.Time)
 			case "start_lsn":
 				if ci.startLSN, err = lsnValue(vals[i]); err != nil {
-					return nil, fmt.Errorf("sp_cdc_help_change_data_capture start_lsn: %w", err)
+					return fmt.Errorf("sp_cdc_help_change_data_capture start_lsn: %w", err)
 				}
 			}
 		}
 		if strings.EqualFold(ci.schema, s.cfg.Schema) {
 			out = append(out, ci)
 		}
-	}
-	return out, rows.Err()
+		return nil
+	})
+	return out, err
 }
 
 func asString(v any) string {
@@ -257,36 +242,49 @@ func (s *Source) chooseInstance(t *table, cis []captureInstance, captured map[st
 
 // capturedColumns lists the column ids a capture instance captures.
 func (s *Source) capturedColumns(ctx context.Context, ci string) ([]int, error) {
-	rows, err := s.db.QueryContext(ctx, qCapturedColumns, ci)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	names, err := rows.Columns()
-	if err != nil {
-		return nil, err
-	}
 	var ids []int
-	for rows.Next() {
-		vals := make([]any, len(names))
-		ptrs := make([]any, len(names))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			return nil, err
-		}
+	err := procRows(ctx, s.db, qCapturedColumns, []any{ci}, func(names []string, vals []any) error {
 		for i, n := range names {
 			if strings.EqualFold(n, "column_id") {
 				id, ok := vals[i].(int64)
 				if !ok {
-					return nil, fmt.Errorf("sp_cdc_get_captured_columns: column_id %v (%T)", vals[i], vals[i])
+					return fmt.Errorf("sp_cdc_get_captured_columns: column_id %v (%T)", vals[i], vals[i])
 				}
 				ids = append(ids, int(id))
 			}
 		}
+		return nil
+	})
+	return ids, err
+}
+
+// procRows runs a query whose result columns are known by name only (a
+// system procedure's) and calls f with the names and each row's values.
+func procRows(ctx context.Context, db *sql.DB, query string, args []any, f func(names []string, vals []any) error) error {
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
 	}
-	return ids, rows.Err()
+	defer rows.Close()
+	names, err := rows.Columns()
+	if err != nil {
+		return err
+	}
+	vals := make([]any, len(names))
+	ptrs := make([]any, len(names))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	for rows.Next() {
+		clear(vals)
+		if err := rows.Scan(ptrs...); err != nil {
+			return err
+		}
+		if err := f(names, vals); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 // sourceColumns reads the table's columns from sys.columns.
