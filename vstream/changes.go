@@ -19,6 +19,12 @@ type changes struct {
 	err    error // set before done is closed
 }
 
+// StableBatcher is a source whose Stream batches stay valid after send
+// returns and are never modified (so a stream need not copy them).
+type StableBatcher interface {
+	StableBatches() bool
+}
+
 // errStreamEnded: the engine's Stream returned without an error, which it
 // must only do when asked to stop.
 var errStreamEnded = errors.New("source change stream ended unexpectedly")
@@ -32,6 +38,10 @@ func startChanges(ctx context.Context, src Source, from engines.Position, table 
 	c := &changes{cancel: cancel, ch: make(chan []engines.Event, 2), done: make(chan struct{})}
 	established := make(chan struct{})
 	first := true
+	// An engine's batch is only valid during send: it is copied, unless the
+	// source promises otherwise (a Fanout's batches are never reused).
+	sb, ok := src.(StableBatcher)
+	stable := ok && sb.StableBatches()
 	go func() {
 		defer close(c.done)
 		err := src.Stream(rctx, from, []string{table}, func(evs []engines.Event) error {
@@ -45,8 +55,11 @@ func startChanges(ctx context.Context, src Source, from engines.Position, table 
 			if len(evs) == 0 {
 				return nil
 			}
-			batch := make([]engines.Event, len(evs))
-			copy(batch, evs)
+			batch := evs
+			if !stable {
+				batch = make([]engines.Event, len(evs))
+				copy(batch, evs)
+			}
 			select {
 			case c.ch <- batch:
 				return nil

@@ -3,6 +3,7 @@ package vstream
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -84,6 +85,11 @@ func (f *Fanout) ReconnectWindow() time.Duration {
 	}
 	return 0
 }
+
+// StableBatches says the batches a Fanout stream sends are never reused:
+// when the shared stream serves them they are its buffer's, read-only.
+// (When a subscriber reads alone, they are the engine's: see alone.)
+func (f *Fanout) StableBatches() bool { return true }
 
 // Hubs reports how many shared engine streams run (tests, benchmarks).
 func (f *Fanout) Hubs() int {
@@ -311,7 +317,9 @@ func (s *subscriber) alone(ctx context.Context) error {
 			return nil
 		}
 		evs, skip = skipRows(evs, skip)
-		if err := s.deliver(evs); err != nil {
+		// The engine's batch is only valid during this call; what a Fanout
+		// sends stays valid (see StableBatches).
+		if err := s.deliver(slices.Clone(evs)); err != nil {
 			return err
 		}
 		if skip == 0 && s.canJoin() {

@@ -419,32 +419,33 @@ func (s *Stream) change(ev *engines.Event) error {
 	if !ev.Time.IsZero() {
 		s.txnTime = ev.Time
 	}
+	before, after := ev.Before, ev.After // the event is left as it is: batches may be shared
 	if ev.Columns != nil {
 		m, err := s.remap.get(ev.Columns, s.columns)
 		if err != nil {
 			return fmt.Errorf("a change of %s at position %s: %w", s.table.Name, s.pos, err)
 		}
 		if m != nil {
-			ev.Before, ev.After = m.apply(ev.Before), m.apply(ev.After)
+			before, after = m.apply(before), m.apply(after)
 		}
 	}
 	switch {
-	case ev.Before == nil:
-		return s.emit('+', ev.After)
-	case ev.After == nil:
-		return s.emit('-', ev.Before)
+	case before == nil:
+		return s.emit('+', after)
+	case after == nil:
+		return s.emit('-', before)
 	}
-	c, err := s.table.CompareKeys(s.table.KeyOf(ev.Before), s.table.KeyOf(ev.After))
+	c, err := s.table.CompareKeys(s.table.KeyOf(before), s.table.KeyOf(after))
 	if err != nil {
 		return err
 	}
 	if c == 0 {
-		return s.emit('*', ev.After)
+		return s.emit('*', after)
 	}
-	if err := s.emit('-', ev.Before); err != nil {
+	if err := s.emit('-', before); err != nil {
 		return err
 	}
-	return s.emit('+', ev.After)
+	return s.emit('+', after)
 }
 
 // emit queues one op row, unless it concerns a key the copy has not reached
