@@ -348,3 +348,61 @@ func TestFanoutShares(t *testing.T) {
 		t.Errorf("after the readers: %d engine streams, %d shared streams; want none", n, f.Hubs())
 	}
 }
+
+// TestFanoutSlowReaderSlowsOnlyItself: while one reader of a shared stream
+// does not read at all, another reads every change; the stalled one then
+// gets every change too, exactly.
+func TestFanoutSlowReaderSlowsOnlyItself(t *testing.T) {
+	w := newWorkload(t)
+	f := &vstream.Fanout{Source: w.src, Events: 256}
+	ctx := context.Background()
+	release := make(chan struct{})
+	stalled := make(chan struct{})
+	var slow []change
+	slowErr := make(chan error, 1)
+	go func() {
+		first, once := true, sync.Once{}
+		errDone := errors.New("done")
+		err := f.Stream(ctx, w.start, []string{"t"}, func(evs []engines.Event) error {
+			if first {
+				first = false
+				return nil
+			}
+			once.Do(func() {
+				close(stalled)
+				<-release // the client stops reading
+			})
+			for _, ev := range evs {
+				switch ev.Kind {
+				case engines.RowChange:
+					slow = append(slow, change{row: fmt.Sprint(ev.Before, ev.After)})
+				case engines.Commit:
+					slow = append(slow, change{commit: ev.Pos})
+					if ev.Pos == w.until {
+						return errDone
+					}
+				}
+			}
+			return nil
+		})
+		if err == errDone {
+			err = nil
+		}
+		slowErr <- err
+	}()
+	<-stalled
+	fast, err := collect(ctx, f, w.start, w.until, "t", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g, want := len(rowsOnly(fast)), len(rowsOnly(w.ref)); g != want {
+		t.Fatalf("the reader that kept reading got %d row changes, want %d", g, want)
+	}
+	close(release)
+	if err := <-slowErr; err != nil {
+		t.Fatal(err)
+	}
+	if g, wt := strings.Join(rowsOnly(slow), "\n"), strings.Join(rowsOnly(w.ref), "\n"); g != wt {
+		t.Fatalf("the stalled reader got %d row changes, want %d", len(rowsOnly(slow)), len(rowsOnly(w.ref)))
+	}
+}
