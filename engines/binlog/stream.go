@@ -151,6 +151,7 @@ func (r *reader) run(ctx context.Context) error {
 		// MySQL's binary JSON, rendered with MySQL's key order and number
 		// forms (MariaDB's JSON is text and unaffected).
 		RenderJSONAsMySQLText: r.flavor == flavorMySQL,
+		RowsEventDecodeFunc:   decodeRowsEvent,
 	}
 	var closing atomic.Bool
 	cfg.Dialer = dialUntil(ctx, s.cfg.ConnectTimeout, &closing)
@@ -439,6 +440,10 @@ func (r *reader) rows(ctx context.Context, ev *replication.BinlogEvent, e *repli
 		r.txnTime = time.Unix(int64(ev.Header.Timestamp), 0).UTC()
 	}
 	decode := func(row []any) ([]any, error) {
+		if len(row) != len(cols) {
+			// The rows event and its table map disagree: a damaged event.
+			return nil, fmt.Errorf("a change of %s.%s has %d values, its table map %d columns", r.s.cfg.Database, name, len(row), len(cols))
+		}
 		out := make([]any, len(row))
 		for i, v := range row {
 			x, err := cols[i].fromBinlog(v)
