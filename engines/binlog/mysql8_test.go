@@ -40,6 +40,7 @@ func replayParser() *replication.BinlogParser {
 	p := replication.NewBinlogParser()
 	p.SetFlavor(gomysql.MySQLFlavor)
 	p.SetTimestampStringLocation(time.UTC)
+	p.SetRowsEventDecodeFunc(decodeRowsEvent)
 	return p
 }
 
@@ -58,7 +59,7 @@ func eachFixture(t *testing.T, f func(t *testing.T, fx *mysql8Fixture)) {
 	}
 }
 
-func loadMySQL8Fixture(t *testing.T, fs fixtureSet) *mysql8Fixture {
+func loadMySQL8Fixture(t testing.TB, fs fixtureSet) *mysql8Fixture {
 	t.Helper()
 	fx := &mysql8Fixture{set: fs}
 	js, err := os.ReadFile(filepath.Join(fixtureDir, fs.workload))

@@ -151,6 +151,7 @@ func (r *reader) run(ctx context.Context) error {
 		// MySQL's binary JSON, rendered with MySQL's key order and number
 		// forms (MariaDB's JSON is text and unaffected).
 		RenderJSONAsMySQLText: r.flavor == flavorMySQL,
+		RowsEventDecodeFunc:   decodeRowsEvent,
 	}
 	var closing atomic.Bool
 	cfg.Dialer = dialUntil(ctx, s.cfg.ConnectTimeout, &closing)
@@ -440,6 +441,10 @@ func (r *reader) rows(ctx context.Context, ev *replication.BinlogEvent, e *repli
 	}
 	// Each row is converted in place: go-mysql made it for this event alone.
 	decode := func(row []any) ([]any, error) {
+		if len(row) != len(cols) {
+			// The rows event and its table map disagree: a damaged event.
+			return nil, fmt.Errorf("a change of %s.%s has %d values, its table map %d columns", r.s.cfg.Database, name, len(row), len(cols))
+		}
 		for i, v := range row {
 			x, err := cols[i].fromBinlog(v)
 			if err != nil {

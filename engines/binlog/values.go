@@ -320,7 +320,7 @@ func (c *column) fromBinlog(v any) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		if i == 0 || int(i) > len(c.labels) {
+		if i <= 0 || i > int64(len(c.labels)) { // 0: the empty string MySQL stores for an invalid value
 			return "", nil
 		}
 		return c.labels[i-1], nil

@@ -36,8 +36,12 @@ func (l lsn) compare(o lsn) int { return bytes.Compare(l[:], o[:]) }
 
 // next is the smallest LSN greater than l (l + 1 as an 80-bit integer):
 // change functions take closed ranges, so a window after position l
-// starts there (what sys.fn_cdc_increment_lsn returns).
+// starts there (what sys.fn_cdc_increment_lsn returns). The greatest LSN
+// has no successor: next returns it (FuzzMSSQLLSN found the wrap to zero).
 func (l lsn) next() lsn {
+	if l == maxLSNValue {
+		return l
+	}
 	for i := len(l) - 1; i >= 0; i-- {
 		l[i]++
 		if l[i] != 0 {
@@ -48,8 +52,12 @@ func (l lsn) next() lsn {
 }
 
 // prev is the greatest LSN less than l (l - 1): the position right before
-// the transaction that commits at l.
+// the transaction that commits at l. The zero LSN has no predecessor:
+// prev returns it.
 func (l lsn) prev() lsn {
+	if l.isZero() {
+		return l
+	}
 	for i := len(l) - 1; i >= 0; i-- {
 		l[i]--
 		if l[i] != 0xFF {
@@ -58,6 +66,9 @@ func (l lsn) prev() lsn {
 	}
 	return l
 }
+
+// maxLSNValue is the greatest LSN.
+var maxLSNValue = lsn{0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF}
 
 func (l lsn) position() engines.Position { return engines.Position(l.String()) }
 

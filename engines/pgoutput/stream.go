@@ -263,13 +263,28 @@ func (r *replication) copyData(data []byte) error {
 		if err != nil {
 			return err
 		}
-		msg, err := pglogrepl.Parse(x.WALData)
+		msg, err := parseMessage(x.WALData)
 		if err != nil {
 			return fmt.Errorf("decoding a pgoutput message at %s: %w", x.WALStart, err)
 		}
 		return r.message(msg)
 	}
 	return nil
+}
+
+// parseMessage is pglogrepl.Parse, for which a damaged message is an
+// error: it reads some messages without checking their length and panics
+// on one that is cut short (an empty one, found by FuzzPgStream).
+func parseMessage(data []byte) (msg pglogrepl.Message, err error) {
+	if len(data) == 0 {
+		return nil, errors.New("an empty message")
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			msg, err = nil, fmt.Errorf("a damaged message of %d bytes (type %q): %v", len(data), data[0], p)
+		}
+	}()
+	return pglogrepl.Parse(data)
 }
 
 // add queues an event of the transaction that commits at commit.
