@@ -36,7 +36,8 @@ func (s *Server) direct(ctx *sql.Context, plan *planner.Plan, entry *catalog.Ent
 		if err != nil {
 			return nil, err
 		}
-		if !slices.Contains(cols, posColumn) {
+		// Only a shared source stream hands sessions the same row images.
+		if _, shared := s.streams[strings.ToLower(entry.Keyspace.Name)].(*vstream.Fanout); shared && !slices.Contains(cols, posColumn) {
 			d.table = entry.Keyspace.Name + "." + plan.Shard + "." + entry.Table.Name
 			d.encs, d.cache = &s.encodings, s.encodings.join(d.table, cols)
 		}
