@@ -57,6 +57,17 @@ type Options struct {
 	// (reading their tables for SELECT, SHOW …) into the errors the SQL layer
 	// shows, so that go-mysql-server passes them on with their MySQL code.
 	SQLError func(error) error
+	// Visible, if set, tells which tables of a keyspace the session of ctx
+	// sees: the others are left out of its table lists (SHOW TABLES,
+	// information_schema) and are not found. vstreamd hides the tables a
+	// user has no grant on.
+	Visible func(ctx *sql.Context, keyspace, table string) bool
+}
+
+// TableHider is a keyspace database that hides tables from sessions as
+// told (the embedded engine's; catalog does it for the others).
+type TableHider interface {
+	HideTables(visible func(ctx *sql.Context, table string) bool)
 }
 
 // Open opens every keyspace with the opener registered for its URL scheme.
@@ -105,10 +116,20 @@ func openKeyspace(ctx context.Context, kc KeyspaceConfig, openers map[string]Ope
 		return nil, fmt.Errorf("keyspace %s: %w", kc.Name, err)
 	}
 	ks := &Keyspace{Name: kc.Name, Source: src, InitSQL: kc.InitSQL}
+	var visible func(*sql.Context, string) bool
+	if opts.Visible != nil {
+		visible = func(ctx *sql.Context, table string) bool { return opts.Visible(ctx, kc.Name, table) }
+	}
 	if db, ok := src.(sql.Database); ok {
 		ks.DB, ks.Native = db, true
+		if h, ok := db.(TableHider); ok && visible != nil {
+			h.HideTables(visible)
+		} else if visible != nil {
+			src.Close()
+			return nil, engines.Errorf(ErrConfig, "keyspace %s: its engine cannot hide tables from users", kc.Name)
+		}
 	} else {
-		ks.DB = &sourceDB{name: kc.Name, src: src, sqlError: opts.SQLError}
+		ks.DB = &sourceDB{name: kc.Name, src: src, sqlError: opts.SQLError, visible: visible}
 	}
 	return ks, nil
 }

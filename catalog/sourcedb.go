@@ -18,6 +18,7 @@ type sourceDB struct {
 	name     string
 	src      engines.Source
 	sqlError func(error) error
+	visible  func(ctx *sql.Context, table string) bool // nil: every table
 }
 
 // fail returns a source's error in the form the SQL layer shows.
@@ -36,6 +37,9 @@ var (
 func (d *sourceDB) Name() string { return d.name }
 
 func (d *sourceDB) GetTableInsensitive(ctx *sql.Context, name string) (sql.Table, bool, error) {
+	if d.visible != nil && !d.visible(ctx, name) {
+		return nil, false, nil
+	}
 	t, err := d.src.Table(ctx, name)
 	if errors.Is(err, engines.ErrTableNotFound) {
 		return nil, false, nil
@@ -56,7 +60,24 @@ func (d *sourceDB) GetTableInsensitive(ctx *sql.Context, name string) (sql.Table
 
 func (d *sourceDB) GetTableNames(ctx *sql.Context) ([]string, error) {
 	names, err := d.src.Tables(ctx)
-	return names, d.fail(err)
+	if err != nil {
+		return nil, d.fail(err)
+	}
+	return visibleNames(ctx, names, d.visible), nil
+}
+
+// visibleNames keeps the names visible shows (all when it is nil).
+func visibleNames(ctx *sql.Context, names []string, visible func(*sql.Context, string) bool) []string {
+	if visible == nil {
+		return names
+	}
+	out := names[:0:0]
+	for _, n := range names {
+		if visible(ctx, n) {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 func (d *sourceDB) CreateView(*sql.Context, string, string, string) error {

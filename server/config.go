@@ -1,11 +1,15 @@
 package server
 
 import (
+	"bytes"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"strings"
+
+	"github.com/dolthub/vitess/go/mysql"
 
 	"github.com/vstreamd/vstreamd/catalog"
 )
@@ -43,12 +47,28 @@ type Config struct {
 // password_env or password_file.
 type User struct {
 	Name string
-	// Password in plain text, or PasswordHash as MySQL stores it for
-	// mysql_native_password ("*" + 40 hex digits). One of the two.
+	// Password in plain text, or PasswordHash as MySQL stores it: for
+	// mysql_native_password "*" and 40 hex digits (SELECT PASSWORD('...')),
+	// for caching_sha2_password "0x" and the hex of the authentication
+	// string (SELECT CONCAT('0x', HEX(authentication_string)) FROM
+	// mysql.user). At most one of the two.
 	Password     string
 	PasswordHash string
-	// Keyspaces the user may see and stream; "*" means all.
+	// AuthPlugin is mysql_native_password (the default) or
+	// caching_sha2_password (which needs TLS: see Config.TLSCert).
+	AuthPlugin string
+	// Keyspaces the user may see, query and stream; "*" means all.
 	Keyspaces []string
+	// Tables ("keyspace.table") the user may see, query and stream in
+	// keyspaces it has not all of.
+	Tables []string
+}
+
+func (u User) plugin() string {
+	if u.AuthPlugin == "" {
+		return PluginNative
+	}
+	return strings.ToLower(u.AuthPlugin)
 }
 
 // Validate reports every problem of the configuration at once.
@@ -70,12 +90,8 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("users[%d]: name is empty", i))
 		case seen[u.Name]:
 			errs = append(errs, fmt.Errorf("users[%d]: user %q is listed twice", i, u.Name))
-		case u.Password != "" && u.PasswordHash != "":
-			errs = append(errs, fmt.Errorf("user %q: give a password or a password_hash, not both", u.Name))
-		case u.PasswordHash != "" && !validNativeHash(u.PasswordHash):
-			errs = append(errs, fmt.Errorf("user %q: password_hash must be a mysql_native_password hash (\"*\" and 40 hex digits, as SELECT PASSWORD('...') prints)", u.Name))
-		case len(u.Keyspaces) == 0:
-			errs = append(errs, fmt.Errorf("user %q: keyspaces is empty (list keyspaces, or \"*\" for all)", u.Name))
+		default:
+			errs = append(errs, c.validateUser(u)...)
 		}
 		seen[u.Name] = true
 	}
@@ -85,12 +101,64 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// validateUser checks a user's password and grants.
+func (c *Config) validateUser(u User) []error {
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("user %q: "+format, append([]any{u.Name}, args...)...))
+	}
+	switch p := u.plugin(); {
+	case p != PluginNative && p != PluginSHA2:
+		bad("auth_plugin %q: want %s or %s", u.AuthPlugin, PluginNative, PluginSHA2)
+	case u.Password != "" && u.PasswordHash != "":
+		bad("give a password or a password_hash, not both")
+	case u.PasswordHash != "" && p == PluginNative && !validNativeHash(u.PasswordHash):
+		bad("password_hash must be a mysql_native_password hash (\"*\" and 40 hex digits, as SELECT PASSWORD('...') prints)")
+	case u.PasswordHash != "" && p == PluginSHA2 && !validSHA2Hash(u.PasswordHash):
+		bad("password_hash must be a caching_sha2_password authentication string in hex (\"0x\" and 140 hex digits, as SELECT CONCAT('0x', HEX(authentication_string)) FROM mysql.user prints)")
+	}
+	if len(u.Keyspaces) == 0 && len(u.Tables) == 0 {
+		bad("keyspaces and tables are empty (list keyspaces, \"*\" for all, or tables as \"keyspace.table\")")
+	}
+	known := map[string]bool{}
+	for _, k := range c.Keyspaces {
+		known[strings.ToLower(k.Name)] = true
+	}
+	for _, ks := range u.Keyspaces {
+		if ks != "*" && !known[strings.ToLower(ks)] {
+			bad("keyspaces: %q is not a configured keyspace", ks)
+		}
+	}
+	for _, qt := range u.Tables {
+		ks, t, ok := strings.Cut(qt, ".")
+		switch {
+		case !ok || ks == "" || t == "" || strings.Contains(t, "."):
+			bad("tables: %q is not \"keyspace.table\"", qt)
+		case !known[strings.ToLower(ks)]:
+			bad("tables: %q: %q is not a configured keyspace", qt, ks)
+		}
+	}
+	return errs
+}
+
 func isLoopback(host string) bool {
 	if strings.EqualFold(host, "localhost") {
 		return true
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// validSHA2Hash checks a caching_sha2_password authentication string in
+// hex: "$A$", three hex digits of iterations, "$", a salt of 20 bytes and a
+// digest of 43.
+func validSHA2Hash(h string) bool {
+	b, err := hex.DecodeString(strings.TrimPrefix(strings.TrimPrefix(h, "0x"), "0X"))
+	if err != nil || len(b) != 7+20+43 || !bytes.HasPrefix(b, []byte("$A$")) || b[6] != '$' {
+		return false
+	}
+	_, _, _, _, err = mysql.DeserializeCachingSha2PasswordAuthString(b)
+	return err == nil
 }
 
 func validNativeHash(h string) bool {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"regexp"
 	"strings"
 
@@ -31,6 +32,13 @@ var _ gmsserver.Interceptor = (*interceptor)(nil)
 func (i *interceptor) Priority() int { return 0 }
 
 func (i *interceptor) Query(ctx context.Context, chain gmsserver.Chain, c *mysql.Conn, query string, cb func(*sqltypes.Result, bool) error) error {
+	query, err := i.s.guard(c, query, false)
+	switch {
+	case errors.Is(err, errDone):
+		return cb(&sqltypes.Result{}, false)
+	case err != nil:
+		return sqlerr.Of(err)
+	}
 	switch {
 	case planner.IsVStream(query):
 		return i.s.serveVStream(ctx, c, query, false, cb)
@@ -41,6 +49,9 @@ func (i *interceptor) Query(ctx context.Context, chain gmsserver.Chain, c *mysql
 }
 
 func (i *interceptor) ParsedQuery(chain gmsserver.Chain, c *mysql.Conn, query string, parsed sqlparser.Statement, cb func(*sqltypes.Result, bool) error) error {
+	if _, err := i.s.guard(c, query, true); err != nil {
+		return sqlerr.Of(err)
+	}
 	return sqlerr.Refine(chain.ComQuery(context.Background(), c, query, cb))
 }
 
@@ -55,7 +66,20 @@ func (i *interceptor) ParsedQuery(chain gmsserver.Chain, c *mysql.Conn, query st
 func (i *interceptor) MultiQuery(ctx context.Context, chain gmsserver.Chain, c *mysql.Conn, query string, cb func(*sqltypes.Result, bool) error) (string, error) {
 	first, rest := planner.SplitFirst(query)
 	more := rest != ""
-	var err error
+	guarded, err := i.s.guard(c, first, false)
+	switch {
+	case errors.Is(err, errDone):
+		return rest, cb(&sqltypes.Result{}, more)
+	case err != nil:
+		return "", sqlerr.Of(err)
+	}
+	if guarded != first {
+		first = guarded
+		query = guarded
+		if more {
+			query += ";" + rest
+		}
+	}
 	switch {
 	case planner.IsVStream(first):
 		err = i.s.serveVStream(ctx, c, first, more, cb)
@@ -75,6 +99,9 @@ func (i *interceptor) MultiQuery(ctx context.Context, chain gmsserver.Chain, c *
 // statements with the MySQL grammar before vstreamd sees them); vstream()
 // can.
 func (i *interceptor) Prepare(ctx context.Context, chain gmsserver.Chain, c *mysql.Conn, query string, prepare *mysql.PrepareData) ([]*querypb.Field, error) {
+	if _, err := i.s.guard(c, query, true); err != nil {
+		return nil, sqlerr.Of(err)
+	}
 	if callsVStream.MatchString(query) {
 		if err := checkVStreamArgs(query); err != nil {
 			return nil, sqlerr.Of(err)

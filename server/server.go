@@ -34,7 +34,7 @@ type Server struct {
 	cat    *catalog.Catalog
 	engine *sqle.Engine
 	gms    *gmsserver.Server
-	users  map[string]map[string]bool // user → keyspaces (lower case); nil: no users
+	users  map[string]*grants // user → what it may use; nil: no users
 	// streams is the source each keyspace's streams read (keyspace in
 	// lower case): its engine through a vstream.Fanout, so that sessions
 	// following the same table share one engine stream.
@@ -62,7 +62,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	registerSystemVariables()
 
 	s := &Server{cfg: cfg, log: cfg.Logger}
-	cat, err := catalog.Open(ctx, cfg.Keyspaces, s.openers(), catalog.Options{SQLError: sqlerr.Of})
+	cat, err := catalog.Open(ctx, cfg.Keyspaces, s.openers(), catalog.Options{SQLError: sqlerr.Of, Visible: s.visible})
 	if err != nil {
 		return nil, err
 	}
@@ -73,7 +73,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 
 	fns := []sql.TableFunction{
-		&vstreamFunc{s: s}, newPositionsFunc(), newCopyStateFunc(),
+		&vstreamFunc{s: s}, newPositionsFunc(s), newCopyStateFunc(s),
 	}
 	pro := cat.Provider(fns...)
 	a := analyzer.NewBuilder(pro).Build()
@@ -86,14 +86,17 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	if len(cfg.Users) > 0 {
-		installUsers(s.engine.Analyzer.Catalog.MySQLDb, cfg.Users)
-		s.users = make(map[string]map[string]bool)
+		names := make([]string, 0, len(cfg.Keyspaces))
+		for _, ks := range cat.Keyspaces() {
+			names = append(names, ks.Name)
+		}
+		s.users = make(map[string]*grants)
 		for _, u := range cfg.Users {
-			ks := make(map[string]bool)
-			for _, k := range u.Keyspaces {
-				ks[strings.ToLower(k)] = true
-			}
-			s.users[u.Name] = ks
+			s.users[u.Name] = newGrants(u, names)
+		}
+		if err := installUsers(s.engine.Analyzer.Catalog.MySQLDb, cfg.Users, s.users); err != nil {
+			cat.Close()
+			return nil, fmt.Errorf("configuration: %w", err)
 		}
 	}
 
@@ -103,9 +106,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		Protocol: "tcp",
 		Address:  cfg.Listen,
 		Version:  "8.0.33-vstreamd",
-		Options:  []gmsserver.Option{chain.Option()},
+		Options:  []gmsserver.Option{chain.Option(), s.connOption()},
 	}
-	srv, err := gmsserver.NewServer(gcfg, s.engine, sql.NewContext, newSession, nil)
+	srv, err := gmsserver.NewServer(gcfg, s.engine, s.newContext, newSession, nil)
 	if err != nil {
 		cat.Close()
 		return nil, fmt.Errorf("listening on %s: %w", cfg.Listen, err)
@@ -211,19 +214,6 @@ func (s *Server) exec(ctx *sql.Context, q string) error {
 			return err
 		}
 	}
-}
-
-// checkAccess tells whether the session's user may stream keyspace.
-func (s *Server) checkAccess(ctx *sql.Context, keyspace string) error {
-	if s.users == nil {
-		return nil
-	}
-	user := ctx.Session.Client().User
-	allowed := s.users[user]
-	if allowed["*"] || allowed[strings.ToLower(keyspace)] {
-		return nil
-	}
-	return engines.Errorf(sqlerr.ErrAccessDenied, "Access denied for user '%s'@'%%' to database '%s'", user, keyspace)
 }
 
 // Catalog returns the server's keyspaces.

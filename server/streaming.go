@@ -41,7 +41,7 @@ func (s *Server) serveVStream(ctx context.Context, c *mysql.Conn, query string, 
 		if err != nil {
 			return nil, err
 		}
-		if err := s.checkAccess(sqlCtx, plan.Keyspace); err != nil {
+		if err := s.checkTable(sqlCtx, plan.Keyspace, plan.Table); err != nil {
 			return nil, err
 		}
 		entry, err := s.cat.Resolve(sqlCtx, plan.Keyspace, plan.Shard, plan.Table)

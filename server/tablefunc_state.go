@@ -18,6 +18,7 @@ import (
 // one 'keyspace' or 'keyspace.table'.
 type stateFunc struct {
 	tableFunc
+	s      *Server
 	schema sql.Schema
 	rows   func(ctx *sql.Context, match func(vstream.StreamKey) bool) []sql.Row
 }
@@ -54,11 +55,20 @@ func (f *stateFunc) RowIter(ctx *sql.Context, row sql.Row) (sql.RowIter, error) 
 	if err != nil {
 		return nil, err
 	}
-	match := func(vstream.StreamKey) bool { return true }
+	g := f.s.grantsOf(ctx)
+	match := func(k vstream.StreamKey) bool { return g == nil || g.table(k.Keyspace, k.Table) }
 	if has {
 		ks, table, _ := strings.Cut(filter, ".")
+		access := f.s.checkKeyspace(ctx, ks)
+		if table != "" {
+			access = f.s.checkTable(ctx, ks, table)
+		}
+		if access != nil {
+			return nil, access
+		}
+		all := match
 		match = func(k vstream.StreamKey) bool {
-			return strings.EqualFold(k.Keyspace, ks) && (table == "" || strings.EqualFold(k.Table, table))
+			return all(k) && strings.EqualFold(k.Keyspace, ks) && (table == "" || strings.EqualFold(k.Table, table))
 		}
 	}
 	return sql.RowsToRowIter(f.rows(ctx, match)...), nil
@@ -70,9 +80,9 @@ type positionsFunc struct{ stateFunc }
 // copyStateFunc is vstream_copy_state().
 type copyStateFunc struct{ stateFunc }
 
-func newPositionsFunc() *positionsFunc {
+func newPositionsFunc(s *Server) *positionsFunc {
 	return &positionsFunc{stateFunc{
-		tableFunc: tableFunc{name: "vstream_positions"},
+		tableFunc: tableFunc{name: "vstream_positions"}, s: s,
 		schema: sql.Schema{
 			col("keyspace", varchar64, false), col("table_name", varchar64, false), col("shard", varchar64, false),
 			col("phase", varchar16, false), col("pos", types.LongText, true), col("commit_time", datetime6, true),
@@ -82,9 +92,9 @@ func newPositionsFunc() *positionsFunc {
 	}}
 }
 
-func newCopyStateFunc() *copyStateFunc {
+func newCopyStateFunc(s *Server) *copyStateFunc {
 	return &copyStateFunc{stateFunc{
-		tableFunc: tableFunc{name: "vstream_copy_state"},
+		tableFunc: tableFunc{name: "vstream_copy_state"}, s: s,
 		schema: sql.Schema{
 			col("keyspace", varchar64, false), col("table_name", varchar64, false), col("shard", varchar64, false),
 			col("state", varchar16, false), col("last_pk", types.LongText, true), col("rows_copied", types.Int64, false),

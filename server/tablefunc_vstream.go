@@ -57,7 +57,7 @@ func (f *vstreamFunc) NewInstance(ctx *sql.Context, db sql.Database, args []sql.
 			return nil, engines.Errorf(planner.ErrNoDatabase, "No database selected: name the table as vstream('keyspace.table') or USE a keyspace")
 		}
 	}
-	if err := f.s.checkAccess(ctx, ks); err != nil {
+	if err := f.s.checkTable(ctx, ks, table); err != nil {
 		return nil, err
 	}
 	entry, err := f.s.cat.Resolve(ctx, ks, shard, table)

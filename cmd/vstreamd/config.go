@@ -105,7 +105,9 @@ func loadConfig(path string, explicit bool, getenv func(string) string) (server.
 		}
 		u.Password = pw
 		u.PasswordHash = sub.GetString("password_hash")
+		u.AuthPlugin = sub.GetString("auth_plugin")
 		u.Keyspaces = sub.GetStringSlice("keyspaces")
+		u.Tables = sub.GetStringSlice("tables")
 		cfg.Users = append(cfg.Users, u)
 	}
 	return cfg, level, errors.Join(errs...)

@@ -157,6 +157,11 @@ keyspaces = ["stock"]
 name = "plain"
 password = "pw"
 keyspaces = ["shop"]
+[[users]]
+name = "narrow"
+password_env = "APP_PASSWORD"
+auth_plugin = "caching_sha2_password"
+tables = ["stock.items", "shop.orders"]
 `,
 			env: map[string]string{"SHOP_URL": "mysql://repl:fromenv@db:3306/shop", "APP_PASSWORD": "apppw"},
 			check: func(t *testing.T, cfg server.Config) {
@@ -170,14 +175,15 @@ keyspaces = ["shop"]
 					{Name: "ops", Password: "s3cret", Keyspaces: []string{"*"}},
 					{Name: "ro", PasswordHash: "*2470C0C06DEE42FD1618BB99005ADCA2EC9D1E19", Keyspaces: []string{"stock"}},
 					{Name: "plain", Password: "pw", Keyspaces: []string{"shop"}},
+					{Name: "narrow", Password: "apppw", AuthPlugin: "caching_sha2_password", Tables: []string{"stock.items", "shop.orders"}},
 				}
 				if len(cfg.Users) != len(want) {
 					t.Fatalf("users = %+v, want %+v", cfg.Users, want)
 				}
 				for i := range want {
 					g, w := cfg.Users[i], want[i]
-					if g.Name != w.Name || g.Password != w.Password || g.PasswordHash != w.PasswordHash ||
-						strings.Join(g.Keyspaces, ",") != strings.Join(w.Keyspaces, ",") {
+					if g.Name != w.Name || g.Password != w.Password || g.PasswordHash != w.PasswordHash || g.AuthPlugin != w.AuthPlugin ||
+						strings.Join(g.Keyspaces, ",") != strings.Join(w.Keyspaces, ",") || strings.Join(g.Tables, ",") != strings.Join(w.Tables, ",") {
 						t.Errorf("users[%d] = %+v, want %+v", i, g, w)
 					}
 				}
@@ -333,6 +339,7 @@ func TestConfigExamples(t *testing.T) {
 	}
 	t.Setenv("SHOP_URL", "mysql://repl:secret@db:3306/shop")
 	t.Setenv("APP_PASSWORD", "apppw")
+	t.Setenv("REPORTING_PASSWORD", "reportingpw")
 	cfg, _, err := loadConfig(p, true, os.Getenv)
 	if err != nil {
 		t.Fatalf("uncommented examples: %v", err)
@@ -343,8 +350,8 @@ func TestConfigExamples(t *testing.T) {
 	if len(cfg.Keyspaces) != 2 || cfg.Keyspaces[1].Name != "shop" || cfg.Keyspaces[1].Source != "mysql://repl:secret@db:3306/shop" {
 		t.Errorf("keyspaces = %+v, want commerce and shop (from SHOP_URL)", cfg.Keyspaces)
 	}
-	if len(cfg.Users) != 2 || cfg.Users[0].Password != "apppw" || cfg.Users[1].PasswordHash == "" {
-		t.Errorf("users = %+v, want app (password from APP_PASSWORD) and ops (password_hash)", cfg.Users)
+	if len(cfg.Users) != 3 || cfg.Users[0].Password != "apppw" || len(cfg.Users[1].Tables) != 2 || cfg.Users[2].PasswordHash == "" {
+		t.Errorf("users = %+v, want app (password from APP_PASSWORD), reporting (tables) and ops (password_hash)", cfg.Users)
 	}
 }
 

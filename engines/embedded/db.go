@@ -43,6 +43,9 @@ type DB struct {
 
 	writeLock chan struct{} // capacity 1: held by the writing transaction
 
+	// visible, if set, tells which tables a session sees (HideTables).
+	visible func(ctx *sql.Context, table string) bool
+
 	mu      sync.Mutex
 	tables  map[string]*tableState // lower-case name →
 	version uint64                 // bumped by every commit and DDL
@@ -77,8 +80,16 @@ var (
 // Name implements sql.Nameable.
 func (db *DB) Name() string { return db.name }
 
+// HideTables makes the tables visible does not show to a session absent
+// from its table lists and lookups (catalog.TableHider). Set it before the
+// database is served.
+func (db *DB) HideTables(visible func(ctx *sql.Context, table string) bool) { db.visible = visible }
+
 // GetTableInsensitive implements sql.Database.
 func (db *DB) GetTableInsensitive(ctx *sql.Context, name string) (sql.Table, bool, error) {
+	if db.visible != nil && !db.visible(ctx, name) {
+		return nil, false, nil
+	}
 	db.mu.Lock()
 	st, ok := db.tables[strings.ToLower(name)]
 	db.mu.Unlock()
@@ -94,7 +105,9 @@ func (db *DB) GetTableNames(ctx *sql.Context) ([]string, error) {
 	defer db.mu.Unlock()
 	names := make([]string, 0, len(db.tables))
 	for _, st := range db.tables {
-		names = append(names, st.def.name)
+		if db.visible == nil || ctx == nil || db.visible(ctx, st.def.name) {
+			names = append(names, st.def.name)
+		}
 	}
 	sort.Strings(names)
 	return names, nil

@@ -25,7 +25,7 @@ const (
 
 // Tables implements engines.Source.
 func (db *DB) Tables(ctx context.Context) ([]string, error) {
-	return db.GetTableNames(nil)
+	return db.GetTableNames(nil) // every table: the engine's own list
 }
 
 // Table implements engines.Source.

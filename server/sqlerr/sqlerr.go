@@ -21,6 +21,18 @@ var (
 	ErrWorkload = errors.New("wrong workload")
 	// ErrAccessDenied: the user may not use that keyspace.
 	ErrAccessDenied = errors.New("access denied")
+	// ErrTableAccessDenied: the user may use other tables of that
+	// keyspace, not this one.
+	ErrTableAccessDenied = errors.New("table access denied")
+	// ErrSpecificAccessDenied: a statement needs an administrative
+	// privilege no vstreamd user has (SET GLOBAL).
+	ErrSpecificAccessDenied = errors.New("administrative privilege needed")
+	// ErrKillDenied: KILL of another user's connection.
+	ErrKillDenied = errors.New("kill denied")
+	// ErrUnknownThread: KILL of a connection that does not exist.
+	ErrUnknownThread = errors.New("unknown thread")
+	// ErrNotPreparable: a statement that cannot be a prepared statement.
+	ErrNotPreparable = errors.New("not preparable")
 )
 
 // MySQL error numbers vstreamd uses that the mysql package does not name.
@@ -30,6 +42,7 @@ const (
 	ERTableDefChanged          = 1412 // ER_TABLE_DEF_CHANGED
 	ERConnectToForeignSource   = 1429 // ER_CONNECT_TO_FOREIGN_DATA_SOURCE
 	ERNotSupportedYet          = 1235 // ER_NOT_SUPPORTED_YET
+	ERUnsupportedPS            = 1295 // ER_UNSUPPORTED_PS
 	ERMasterFatalReadingBinlog = mysql.ERMasterFatalReadingBinlog
 )
 
@@ -48,6 +61,11 @@ var rules = []rule{
 	{engines.ErrBadPosition, ERSyntaxError, mysql.SSClientError},
 	{ErrWorkload, mysql.EROptionPreventsStatement, mysql.SSUnknownSQLState},
 	{ErrAccessDenied, mysql.ERDBAccessDenied, mysql.SSClientError},
+	{ErrTableAccessDenied, ERTableAccessDenied, mysql.SSClientError},
+	{ErrSpecificAccessDenied, mysql.ERSpecifiedAccessDenied, mysql.SSClientError},
+	{ErrKillDenied, mysql.ERKillDenied, mysql.SSUnknownSQLState},
+	{ErrUnknownThread, mysql.ERNoSuchThread, mysql.SSUnknownSQLState},
+	{ErrNotPreparable, ERUnsupportedPS, mysql.SSUnknownSQLState},
 	{catalog.ErrUnknownKeyspace, mysql.ERBadDb, mysql.SSClientError},
 	// The source URL names a database its server does not have: what a
 	// MySQL client gets connecting to a missing database. (Before
