@@ -86,6 +86,18 @@ func (s *Stream) readChunkOnce(ctx context.Context) error {
 		s.cfg.State.copyStarted(s.now(), est)
 	}
 	c, took, err := s.takeAhead(ctx)
+	if c != nil && s.pos != "" {
+		// A chunk read ahead may be older than the stream by now: catching
+		// up with the chunk before can pass several positions at once
+		// (engines merge the commits of other tables' transactions), and
+		// the changes passed were dropped for keys the copy had not
+		// reached. A fresh snapshot is never older than the stream.
+		if cmp, err := s.src.ComparePositions(c.pos, s.pos); err != nil {
+			return err
+		} else if cmp < 0 {
+			c = nil
+		}
+	}
 	if c == nil && err == nil {
 		c, took, err = s.scanChunk(ctx, s.lastKey, s.cfg.ChunkRows)
 	}
