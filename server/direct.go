@@ -99,7 +99,7 @@ func stopBound(p *planner.Plan) bound {
 
 // directRows serves the rows of a stream, honouring LIMIT and OFFSET.
 type directRows struct {
-	st    *vstream.Stream // nil for LIMIT 0
+	st    *heldStream // nil for LIMIT 0
 	state *vstream.StreamState
 	entry *catalog.Entry
 	cols  []int     // per result column after op: table column, or posColumn

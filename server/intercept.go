@@ -32,6 +32,9 @@ var _ gmsserver.Interceptor = (*interceptor)(nil)
 func (i *interceptor) Priority() int { return 0 }
 
 func (i *interceptor) Query(ctx context.Context, chain gmsserver.Chain, c *mysql.Conn, query string, cb func(*sqltypes.Result, bool) error) error {
+	if err := i.s.checkStatementSize(query); err != nil {
+		return sqlerr.Of(err)
+	}
 	query, err := i.s.guard(c, query, false)
 	switch {
 	case errors.Is(err, errDone):
@@ -64,6 +67,9 @@ func (i *interceptor) ParsedQuery(chain gmsserver.Chain, c *mysql.Conn, query st
 // client would then find the next statements' results in front of its
 // next query's: go-sql-driver's "busy buffer".)
 func (i *interceptor) MultiQuery(ctx context.Context, chain gmsserver.Chain, c *mysql.Conn, query string, cb func(*sqltypes.Result, bool) error) (string, error) {
+	if err := i.s.checkStatementSize(query); err != nil {
+		return "", sqlerr.Of(err)
+	}
 	first, rest := planner.SplitFirst(query)
 	more := rest != ""
 	guarded, err := i.s.guard(c, first, false)
@@ -99,6 +105,9 @@ func (i *interceptor) MultiQuery(ctx context.Context, chain gmsserver.Chain, c *
 // statements with the MySQL grammar before vstreamd sees them); vstream()
 // can.
 func (i *interceptor) Prepare(ctx context.Context, chain gmsserver.Chain, c *mysql.Conn, query string, prepare *mysql.PrepareData) ([]*querypb.Field, error) {
+	if err := i.s.checkStatementSize(query); err != nil {
+		return nil, sqlerr.Of(err)
+	}
 	if _, err := i.s.guard(c, query, true); err != nil {
 		return nil, sqlerr.Of(err)
 	}

@@ -39,7 +39,14 @@ type Server struct {
 	// lower case): its engine through a vstream.Fanout, so that sessions
 	// following the same table share one engine stream.
 	streams map[string]engines.Source
+
+	sessions sessionCount // logged-in connections (max_sessions)
+	slots    streamSlots  // running streams per user (max_streams_per_user)
 }
+
+// loginHeadroom is how many connections beyond max_sessions may be in the
+// middle of logging in; more are closed at once.
+const loginHeadroom = 64
 
 // New opens the keyspaces, builds the SQL engine and binds the listener.
 // It does not serve yet (see Serve).
@@ -105,8 +112,28 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		Version:  "8.0.33-vstreamd",
 		Options:  []gmsserver.Option{chain.Option(), s.connOption()},
 	}
+	if cfg.TLSCert != "" {
+		if gcfg.TLSConfig, err = loadTLS(cfg.TLSCert, cfg.TLSKey); err != nil {
+			cat.Close()
+			return nil, fmt.Errorf("configuration: %w", err)
+		}
+	}
+	if cfg.MaxSessions > 0 {
+		gcfg.MaxConnections = uint64(cfg.MaxSessions + loginHeadroom)
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		cat.Close()
+		return nil, fmt.Errorf("listening on %s: %w", cfg.Listen, err)
+	}
+	timeout := cfg.HandshakeTimeout
+	if timeout == 0 {
+		timeout = DefaultHandshakeTimeout
+	}
+	gcfg.Listener = handshakeListener{Listener: ln, timeout: timeout}
 	srv, err := gmsserver.NewServer(gcfg, s.engine, s.newContext, newSession, nil)
 	if err != nil {
+		ln.Close()
 		cat.Close()
 		return nil, fmt.Errorf("listening on %s: %w", cfg.Listen, err)
 	}

@@ -129,7 +129,7 @@ var opText = map[byte]string{'+': "+", '*': "*", '-': "-"}
 
 // streamIter turns stream rows into GMS rows: op, values, pos.
 type streamIter struct {
-	st      *vstream.Stream
+	st      *heldStream
 	entry   *catalog.Entry
 	state   *vstream.StreamState
 	omitPos bool // the statement does not show pos: skip encoding it
