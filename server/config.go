@@ -62,6 +62,11 @@ type Config struct {
 	// HandshakeTimeout bounds how long a client may take to connect and
 	// log in (0: DefaultHandshakeTimeout).
 	HandshakeTimeout time.Duration
+
+	// Engines adds engines, by URL scheme, to the built-in ones (or
+	// replaces one): for programs that embed vstreamd, and for tests that
+	// wrap an engine to inject faults.
+	Engines map[string]catalog.Opener
 }
 
 // Defaults of the limits (cmd/vstreamd applies them; a zero Config has no

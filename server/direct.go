@@ -9,6 +9,7 @@ import (
 	"github.com/dolthub/vitess/go/sqltypes"
 
 	"github.com/vstreamd/vstreamd/catalog"
+	"github.com/vstreamd/vstreamd/engines"
 	"github.com/vstreamd/vstreamd/planner"
 	"github.com/vstreamd/vstreamd/vstream"
 )
@@ -109,7 +110,12 @@ type directRows struct {
 	slab  []sqltypes.Value
 }
 
-func (d *directRows) next(ctx *sql.Context) (any, error) {
+func (d *directRows) next(ctx *sql.Context) (_ any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = d.resumeError(engines.NewPanic("the stream of "+d.entry.Keyspace.Name+"."+d.entry.Table.Name, p))
+		}
+	}()
 	for {
 		if d.limit == 0 || d.st == nil {
 			return nil, io.EOF
@@ -119,8 +125,7 @@ func (d *directRows) next(ctx *sql.Context) (any, error) {
 			return nil, io.EOF
 		}
 		if err != nil {
-			t, _ := d.state.Resume()
-			return nil, &resumeError{err: err, token: t.String()}
+			return nil, d.resumeError(err)
 		}
 		if d.skip > 0 {
 			d.skip--
@@ -131,6 +136,13 @@ func (d *directRows) next(ctx *sql.Context) (any, error) {
 		}
 		return r, nil
 	}
+}
+
+// resumeError is err with the place to resume: after the last row
+// delivered.
+func (d *directRows) resumeError(err error) error {
+	t, _ := d.state.Resume()
+	return &resumeError{err: err, token: t.String()}
 }
 
 func (d *directRows) encode(ctx *sql.Context, row any, buf *sql.ByteBuffer) ([]sqltypes.Value, error) {

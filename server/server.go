@@ -141,8 +141,17 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// openers are the engines of this build, by URL scheme.
+// openers are the engines of this build, by URL scheme, and those of
+// Config.Engines.
 func (s *Server) openers() map[string]catalog.Opener {
+	m := s.builtinOpeners()
+	for scheme, open := range s.cfg.Engines {
+		m[strings.ToLower(scheme)] = open
+	}
+	return m
+}
+
+func (s *Server) builtinOpeners() map[string]catalog.Opener {
 	return map[string]catalog.Opener{
 		"embedded": func(ctx context.Context, keyspace string, u *url.URL) (engines.Source, error) {
 			return embedded.New(keyspace, embedded.Options{RetainChanges: s.cfg.RetainChanges, SQLError: sqlerr.Of}), nil

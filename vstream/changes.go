@@ -34,7 +34,15 @@ func startChanges(ctx context.Context, src Source, from engines.Position, table 
 	first := true
 	go func() {
 		defer close(c.done)
-		err := src.Stream(rctx, from, []string{table}, func(evs []engines.Event) error {
+		var err error
+		defer func() {
+			if err == nil {
+				err = errStreamEnded
+			}
+			c.err = err
+		}()
+		defer engines.Recover("the change stream of "+table, &err)
+		err = src.Stream(rctx, from, []string{table}, func(evs []engines.Event) error {
 			if first {
 				first = false
 				close(established)
@@ -54,10 +62,6 @@ func startChanges(ctx context.Context, src Source, from engines.Position, table 
 				return rctx.Err()
 			}
 		})
-		if err == nil {
-			err = errStreamEnded
-		}
-		c.err = err
 	}()
 	select {
 	case <-established:

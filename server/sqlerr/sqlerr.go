@@ -99,6 +99,9 @@ var rules = []rule{
 	{engines.ErrMisconfigured, mysql.EROptionPreventsStatement, mysql.SSUnknownSQLState},
 	{engines.ErrUnsupported, ERNotSupportedYet, mysql.SSClientError},
 	{context.Canceled, mysql.ERQueryInterrupted, mysql.SSQueryInterrupted},
+	// A panic recovered at a stream's goroutine: the bug ends the
+	// statement, not the server.
+	{engines.ErrInternal, mysql.ERUnknownError, mysql.SSUnknownSQLState},
 }
 
 // Of converts err to the *mysql.SQLError the client sees. Errors that carry
