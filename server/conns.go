@@ -32,6 +32,10 @@ func (s *Server) connOption() gmsserver.Option {
 // require_secure_transport is on (go-mysql-server's own check only writes
 // an error and carries on), and as one of at most max_sessions.
 func (h *connHandler) ConnectionAuthenticated(c *mysql.Conn) error {
+	return h.s.redact.error(h.authenticated(c))
+}
+
+func (h *connHandler) authenticated(c *mysql.Conn) error {
 	s := h.s
 	if s.cfg.RequireSecureTransport && !c.TLSEnabled() {
 		return sqlerr.Of(engines.Errorf(sqlerr.ErrInsecureTransport,
@@ -58,7 +62,7 @@ func (h *connHandler) ConnectionClosed(c *mysql.Conn) {
 // ComInitDB gives the errors of choosing a database (at login, or
 // COM_INIT_DB) their MySQL code: 1044 for a keyspace the user may not use.
 func (h *connHandler) ComInitDB(c *mysql.Conn, schemaName string) error {
-	return sqlerr.Refine(h.Handler.ComInitDB(c, schemaName))
+	return h.s.redact.error(sqlerr.Refine(h.Handler.ComInitDB(c, schemaName)))
 }
 
 // sessionCount counts the logged-in connections.

@@ -40,6 +40,7 @@ type Server struct {
 	// following the same table share one engine stream.
 	streams map[string]engines.Source
 
+	redact   *redactor    // takes secrets out of logs and client messages
 	sessions sessionCount // logged-in connections (max_sessions)
 	slots    streamSlots  // running streams per user (max_streams_per_user)
 }
@@ -49,13 +50,21 @@ type Server struct {
 const loginHeadroom = 64
 
 // New opens the keyspaces, builds the SQL engine and binds the listener.
-// It does not serve yet (see Serve).
+// It does not serve yet (see Serve). Its errors, as everything the server
+// logs and tells clients, show no source URL or password.
 func New(ctx context.Context, cfg Config) (*Server, error) {
-	if cfg.Listen == "" {
-		cfg.Listen = DefaultListen
-	}
+	r := newRedactor(cfg)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	cfg.Logger = slog.New(r.handler(cfg.Logger.Handler()))
+	s, err := newServer(ctx, cfg, r)
+	return s, r.error(err)
+}
+
+func newServer(ctx context.Context, cfg Config, r *redactor) (*Server, error) {
+	if cfg.Listen == "" {
+		cfg.Listen = DefaultListen
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
@@ -65,8 +74,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	logrus.SetOutput(io.Discard)
 	registerSystemVariables()
 
-	s := &Server{cfg: cfg, log: cfg.Logger}
-	cat, err := catalog.Open(ctx, cfg.Keyspaces, s.openers(), catalog.Options{SQLError: sqlerr.Of, Visible: s.visible})
+	s := &Server{cfg: cfg, log: cfg.Logger, redact: r}
+	sqlError := func(err error) error { return r.error(sqlerr.Of(err)) }
+	cat, err := catalog.Open(ctx, cfg.Keyspaces, s.openers(), catalog.Options{SQLError: sqlError, Visible: s.visible})
 	if err != nil {
 		return nil, err
 	}
@@ -175,6 +185,11 @@ func openPostgres(s *Server) catalog.Opener {
 
 // Addr is the address the server listens on.
 func (s *Server) Addr() net.Addr { return s.gms.Listener.Addr() }
+
+// Logger is the server's logger: Config.Logger with secrets taken out of
+// its records. A program may make it the default (slog.SetDefault), so
+// that libraries logging through slog or the log package are redacted too.
+func (s *Server) Logger() *slog.Logger { return s.log }
 
 // Serve accepts connections until ctx ends, then closes the listener and
 // every connection.

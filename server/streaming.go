@@ -313,6 +313,7 @@ func (s *Server) logPanic(ctx *sql.Context, err error) {
 func (s *Server) warn(ctx *sql.Context, err error) {
 	s.logPanic(ctx, err)
 	code, msg := sqlerr.Warning(err)
+	msg = s.redact.text(msg)
 	ctx.Session.Warn(&sql.Warning{Level: "Warning", Code: code, Message: msg})
 	s.log.Debug("stream ended with a warning", "conn_id", ctx.ID(), "code", code, "err", msg)
 }
