@@ -136,7 +136,10 @@ func (t *sourceTable) PartitionRows(ctx *sql.Context, _ sql.Partition) (sql.RowI
 	errc := make(chan error, 1)
 	go func() {
 		defer close(rows)
-		errc <- snap.Scan(sctx, nil, 0, func(r []any) error {
+		var err error
+		defer func() { errc <- err }()
+		defer engines.Recover("reading "+t.db.name+"."+t.t.Name, &err)
+		err = snap.Scan(sctx, nil, 0, func(r []any) error {
 			select {
 			case rows <- r:
 				return nil

@@ -41,4 +41,10 @@
 // or before it is "before" the position. Positions only ever name transaction
 // boundaries; a place inside a transaction is vstream's business (a row
 // count on top of the position of the boundary before it).
+//
+// # Secrets
+//
+// An engine's errors and log records name its source by host and port, or
+// by its URL without the password, and pass a driver's or server's text
+// through Scrub first: no message shows a password or a source URL.
 package engines

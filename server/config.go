@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"strings"
+	"time"
 
 	"github.com/dolthub/vitess/go/mysql"
 
@@ -41,7 +42,40 @@ type Config struct {
 	RetainChanges int
 	// Logger for the server (slog.Default if nil).
 	Logger *slog.Logger
+
+	// TLSCert and TLSKey are PEM files of the server's certificate (chain)
+	// and private key; set, clients may (or must, see
+	// RequireSecureTransport) use TLS.
+	TLSCert, TLSKey string
+	// RequireSecureTransport refuses clients that do not use TLS (3159).
+	RequireSecureTransport bool
+
+	// MaxSessions bounds the client sessions at once (1040 beyond); 0: no
+	// limit.
+	MaxSessions int
+	// MaxStreamsPerUser bounds the streams (VSTREAM, vstream()) one user
+	// runs at once, over all its sessions (1226 beyond); 0: no limit.
+	MaxStreamsPerUser int
+	// MaxStatementBytes bounds the size of a statement (1153 beyond); 0:
+	// no limit.
+	MaxStatementBytes int
+	// HandshakeTimeout bounds how long a client may take to connect and
+	// log in (0: DefaultHandshakeTimeout).
+	HandshakeTimeout time.Duration
+
+	// Engines adds engines, by URL scheme, to the built-in ones (or
+	// replaces one): for programs that embed vstreamd, and for tests that
+	// wrap an engine to inject faults.
+	Engines map[string]catalog.Opener
 }
+
+// Defaults of the limits (cmd/vstreamd applies them; a zero Config has no
+// limits).
+const (
+	DefaultMaxSessions       = 1000
+	DefaultMaxStatementBytes = 64 << 20 // MySQL 8's max_allowed_packet
+	DefaultHandshakeTimeout  = 10 * time.Second
+)
 
 // User is one [[users]] entry, with the password already read from
 // password_env or password_file.
@@ -98,7 +132,31 @@ func (c *Config) Validate() error {
 	if len(c.Keyspaces) == 0 {
 		errs = append(errs, errors.New("no keyspaces configured"))
 	}
+	errs = append(errs, c.validateLimits()...)
 	return errors.Join(errs...)
+}
+
+// validateLimits checks TLS and the limits.
+func (c *Config) validateLimits() []error {
+	var errs []error
+	switch {
+	case (c.TLSCert == "") != (c.TLSKey == ""):
+		errs = append(errs, errors.New("tls_cert and tls_key go together: set both or neither"))
+	case c.RequireSecureTransport && c.TLSCert == "":
+		errs = append(errs, errors.New("require_secure_transport needs tls_cert and tls_key"))
+	}
+	for _, l := range []struct {
+		name string
+		v    int
+	}{{"max_sessions", c.MaxSessions}, {"max_streams_per_user", c.MaxStreamsPerUser}, {"max_statement_bytes", c.MaxStatementBytes}} {
+		if l.v < 0 {
+			errs = append(errs, fmt.Errorf("%s %d: want 0 (no limit) or more", l.name, l.v))
+		}
+	}
+	if c.HandshakeTimeout < 0 {
+		errs = append(errs, fmt.Errorf("handshake_timeout %s: want a positive duration", c.HandshakeTimeout))
+	}
+	return errs
 }
 
 // validateUser checks a user's password and grants.

@@ -10,6 +10,7 @@ import (
 	"github.com/dolthub/vitess/go/sqltypes"
 
 	"github.com/vstreamd/vstreamd/catalog"
+	"github.com/vstreamd/vstreamd/engines"
 	"github.com/vstreamd/vstreamd/planner"
 	"github.com/vstreamd/vstreamd/vstream"
 )
@@ -105,7 +106,7 @@ func stopBound(p *planner.Plan) bound {
 
 // directRows serves the rows of a stream, honouring LIMIT and OFFSET.
 type directRows struct {
-	st    *vstream.Stream // nil for LIMIT 0
+	st    *heldStream // nil for LIMIT 0
 	state *vstream.StreamState
 	entry *catalog.Entry
 	cols  []int     // per result column after op: table column, or posColumn
@@ -120,7 +121,12 @@ type directRows struct {
 	table string
 }
 
-func (d *directRows) next(ctx *sql.Context) (any, error) {
+func (d *directRows) next(ctx *sql.Context) (_ any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = d.resumeError(engines.NewPanic("the stream of "+d.entry.Keyspace.Name+"."+d.entry.Table.Name, p))
+		}
+	}()
 	for {
 		if d.limit == 0 || d.st == nil {
 			return nil, io.EOF
@@ -130,8 +136,7 @@ func (d *directRows) next(ctx *sql.Context) (any, error) {
 			return nil, io.EOF
 		}
 		if err != nil {
-			t, _ := d.state.Resume()
-			return nil, &resumeError{err: err, token: t.String()}
+			return nil, d.resumeError(err)
 		}
 		if d.skip > 0 {
 			d.skip--
@@ -147,6 +152,13 @@ func (d *directRows) next(ctx *sql.Context) (any, error) {
 // ready reports whether next has a row at hand (it does not wait).
 func (d *directRows) ready() bool {
 	return d.st != nil && d.limit != 0 && d.skip == 0 && d.st.Ready()
+}
+
+// resumeError is err with the place to resume: after the last row
+// delivered.
+func (d *directRows) resumeError(err error) error {
+	t, _ := d.state.Resume()
+	return &resumeError{err: err, token: t.String()}
 }
 
 func (d *directRows) encode(ctx *sql.Context, row any, buf *sql.ByteBuffer) ([]sqltypes.Value, error) {

@@ -12,4 +12,8 @@
 // a client disconnect cancels the stream at once.
 //
 // Errors reach the client through one mapping, package server/sqlerr.
+// Every error, warning and log record then passes a redactor (redact.go)
+// that takes out the configured source URLs, passwords and hashes, and the
+// password of any connection string: the net under the engines' rule of
+// naming a source without its password.
 package server

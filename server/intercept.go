@@ -31,8 +31,12 @@ var _ gmsserver.Interceptor = (*interceptor)(nil)
 
 func (i *interceptor) Priority() int { return 0 }
 
-func (i *interceptor) Query(ctx context.Context, chain gmsserver.Chain, c *mysql.Conn, query string, cb func(*sqltypes.Result, bool) error) error {
-	query, err := i.s.guard(c, query, false)
+func (i *interceptor) Query(ctx context.Context, chain gmsserver.Chain, c *mysql.Conn, query string, cb func(*sqltypes.Result, bool) error) (err error) {
+	defer func() { err = i.s.redact.error(err) }()
+	if err := i.s.checkStatementSize(query); err != nil {
+		return sqlerr.Of(err)
+	}
+	query, err = i.s.guard(c, query, false)
 	switch {
 	case errors.Is(err, errDone):
 		return cb(&sqltypes.Result{}, false)
@@ -48,7 +52,8 @@ func (i *interceptor) Query(ctx context.Context, chain gmsserver.Chain, c *mysql
 	return sqlerr.Refine(chain.ComQuery(ctx, c, query, cb))
 }
 
-func (i *interceptor) ParsedQuery(chain gmsserver.Chain, c *mysql.Conn, query string, parsed sqlparser.Statement, cb func(*sqltypes.Result, bool) error) error {
+func (i *interceptor) ParsedQuery(chain gmsserver.Chain, c *mysql.Conn, query string, parsed sqlparser.Statement, cb func(*sqltypes.Result, bool) error) (err error) {
+	defer func() { err = i.s.redact.error(err) }()
 	if _, err := i.s.guard(c, query, true); err != nil {
 		return sqlerr.Of(err)
 	}
@@ -63,7 +68,11 @@ func (i *interceptor) ParsedQuery(chain gmsserver.Chain, c *mysql.Conn, query st
 // is returned, even after an error, and go-mysql-server returns it; the
 // client would then find the next statements' results in front of its
 // next query's: go-sql-driver's "busy buffer".)
-func (i *interceptor) MultiQuery(ctx context.Context, chain gmsserver.Chain, c *mysql.Conn, query string, cb func(*sqltypes.Result, bool) error) (string, error) {
+func (i *interceptor) MultiQuery(ctx context.Context, chain gmsserver.Chain, c *mysql.Conn, query string, cb func(*sqltypes.Result, bool) error) (_ string, err error) {
+	defer func() { err = i.s.redact.error(err) }()
+	if err := i.s.checkStatementSize(query); err != nil {
+		return "", sqlerr.Of(err)
+	}
 	first, rest := planner.SplitFirst(query)
 	more := rest != ""
 	guarded, err := i.s.guard(c, first, false)
@@ -98,7 +107,11 @@ func (i *interceptor) MultiQuery(ctx context.Context, chain gmsserver.Chain, c *
 // Prepare: VSTREAM cannot be prepared (the protocol layer parses prepared
 // statements with the MySQL grammar before vstreamd sees them); vstream()
 // can.
-func (i *interceptor) Prepare(ctx context.Context, chain gmsserver.Chain, c *mysql.Conn, query string, prepare *mysql.PrepareData) ([]*querypb.Field, error) {
+func (i *interceptor) Prepare(ctx context.Context, chain gmsserver.Chain, c *mysql.Conn, query string, prepare *mysql.PrepareData) (_ []*querypb.Field, err error) {
+	defer func() { err = i.s.redact.error(err) }()
+	if err := i.s.checkStatementSize(query); err != nil {
+		return nil, sqlerr.Of(err)
+	}
 	if _, err := i.s.guard(c, query, true); err != nil {
 		return nil, sqlerr.Of(err)
 	}
@@ -142,7 +155,8 @@ func aliasedLiteral(ae *sqlparser.AliasedExpr, ok bool) (*sqlparser.SQLVal, bool
 	return v, isVal
 }
 
-func (i *interceptor) StmtExecute(ctx context.Context, chain gmsserver.Chain, c *mysql.Conn, prepare *mysql.PrepareData, cb func(*sqltypes.Result) error) error {
+func (i *interceptor) StmtExecute(ctx context.Context, chain gmsserver.Chain, c *mysql.Conn, prepare *mysql.PrepareData, cb func(*sqltypes.Result) error) (err error) {
+	defer func() { err = i.s.redact.error(err) }()
 	if callsVStream.MatchString(prepare.PrepareStmt) {
 		return i.s.serveQuery(ctx, c, prepare.PrepareStmt, prepare.BindVars, false, func(r *sqltypes.Result, _ bool) error { return cb(r) })
 	}

@@ -27,7 +27,23 @@ type bound struct {
 //	to absent     stream on in OLAP; end at the current position otherwise
 //	to current    end at the position read when the stream opens
 //	to token      end right after it
-func (s *Server) openStream(ctx *sql.Context, entry *catalog.Entry, shard string, from, to bound) (*vstream.Stream, *vstream.StreamState, error) {
+//
+// The stream holds one of the user's stream slots (max_streams_per_user)
+// until it is closed.
+func (s *Server) openStream(ctx *sql.Context, entry *catalog.Entry, shard string, from, to bound) (*heldStream, *vstream.StreamState, error) {
+	release, err := s.takeStream(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, state, err := s.open(ctx, entry, shard, from, to)
+	if err != nil {
+		release()
+		return nil, nil, err
+	}
+	return &heldStream{Stream: st, release: release}, state, nil
+}
+
+func (s *Server) open(ctx *sql.Context, entry *catalog.Entry, shard string, from, to bound) (*vstream.Stream, *vstream.StreamState, error) {
 	key := vstream.StreamKey{Keyspace: entry.Keyspace.Name, Shard: shard, Table: entry.Table.Name}
 	state := streamsOf(ctx).Stream(key)
 	if from.set && from.text == "" {

@@ -42,16 +42,32 @@ type Server struct {
 	// encodings lets sessions that stream the same table encode each
 	// change once (see shared_encoding.go).
 	encodings encodings
+
+	redact   *redactor    // takes secrets out of logs and client messages
+	sessions sessionCount // logged-in connections (max_sessions)
+	slots    streamSlots  // running streams per user (max_streams_per_user)
 }
 
+// loginHeadroom is how many connections beyond max_sessions may be in the
+// middle of logging in; more are closed at once.
+const loginHeadroom = 64
+
 // New opens the keyspaces, builds the SQL engine and binds the listener.
-// It does not serve yet (see Serve).
+// It does not serve yet (see Serve). Its errors, as everything the server
+// logs and tells clients, show no source URL or password.
 func New(ctx context.Context, cfg Config) (*Server, error) {
-	if cfg.Listen == "" {
-		cfg.Listen = DefaultListen
-	}
+	r := newRedactor(cfg)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	cfg.Logger = slog.New(r.handler(cfg.Logger.Handler()))
+	s, err := newServer(ctx, cfg, r)
+	return s, r.error(err)
+}
+
+func newServer(ctx context.Context, cfg Config, r *redactor) (*Server, error) {
+	if cfg.Listen == "" {
+		cfg.Listen = DefaultListen
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
@@ -61,8 +77,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	logrus.SetOutput(io.Discard)
 	registerSystemVariables()
 
-	s := &Server{cfg: cfg, log: cfg.Logger}
-	cat, err := catalog.Open(ctx, cfg.Keyspaces, s.openers(), catalog.Options{SQLError: sqlerr.Of, Visible: s.visible})
+	s := &Server{cfg: cfg, log: cfg.Logger, redact: r}
+	sqlError := func(err error) error { return r.error(sqlerr.Of(err)) }
+	cat, err := catalog.Open(ctx, cfg.Keyspaces, s.openers(), catalog.Options{SQLError: sqlError, Visible: s.visible})
 	if err != nil {
 		return nil, err
 	}
@@ -108,8 +125,28 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		Version:  "8.0.33-vstreamd",
 		Options:  []gmsserver.Option{chain.Option(), s.connOption()},
 	}
+	if cfg.TLSCert != "" {
+		if gcfg.TLSConfig, err = loadTLS(cfg.TLSCert, cfg.TLSKey); err != nil {
+			cat.Close()
+			return nil, fmt.Errorf("configuration: %w", err)
+		}
+	}
+	if cfg.MaxSessions > 0 {
+		gcfg.MaxConnections = uint64(cfg.MaxSessions + loginHeadroom)
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		cat.Close()
+		return nil, fmt.Errorf("listening on %s: %w", cfg.Listen, err)
+	}
+	timeout := cfg.HandshakeTimeout
+	if timeout == 0 {
+		timeout = DefaultHandshakeTimeout
+	}
+	gcfg.Listener = handshakeListener{Listener: ln, timeout: timeout}
 	srv, err := gmsserver.NewServer(gcfg, s.engine, s.newContext, newSession, nil)
 	if err != nil {
+		ln.Close()
 		cat.Close()
 		return nil, fmt.Errorf("listening on %s: %w", cfg.Listen, err)
 	}
@@ -117,8 +154,17 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// openers are the engines of this build, by URL scheme.
+// openers are the engines of this build, by URL scheme, and those of
+// Config.Engines.
 func (s *Server) openers() map[string]catalog.Opener {
+	m := s.builtinOpeners()
+	for scheme, open := range s.cfg.Engines {
+		m[strings.ToLower(scheme)] = open
+	}
+	return m
+}
+
+func (s *Server) builtinOpeners() map[string]catalog.Opener {
 	return map[string]catalog.Opener{
 		"embedded": func(ctx context.Context, keyspace string, u *url.URL) (engines.Source, error) {
 			return embedded.New(keyspace, embedded.Options{RetainChanges: s.cfg.RetainChanges, SQLError: sqlerr.Of}), nil
@@ -142,6 +188,11 @@ func openPostgres(s *Server) catalog.Opener {
 
 // Addr is the address the server listens on.
 func (s *Server) Addr() net.Addr { return s.gms.Listener.Addr() }
+
+// Logger is the server's logger: Config.Logger with secrets taken out of
+// its records. A program may make it the default (slog.SetDefault), so
+// that libraries logging through slog or the log package are redacted too.
+func (s *Server) Logger() *slog.Logger { return s.log }
 
 // Serve accepts connections until ctx ends, then closes the listener and
 // every connection.

@@ -72,7 +72,7 @@ func (s *Server) serveQuery(ctx context.Context, c *mysql.Conn, query string, bi
 // row is ready (or every rowsPerWrite rows).
 func (s *Server) stream(ctx context.Context, c *mysql.Conn, query string,
 	prepare func(ctx *sql.Context, currentDB string) (*prepared, error),
-	bindings map[string]*querypb.BindVariable, more bool, cb resultFn) error {
+	bindings map[string]*querypb.BindVariable, more bool, cb resultFn) (err error) {
 
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -101,8 +101,19 @@ func (s *Server) stream(ctx context.Context, c *mysql.Conn, query string,
 	if sess, ok := sqlCtx.Session.(*Session); ok {
 		sess.planned = nil
 	}
+	// A panic before the header (planning, opening the stream) is the
+	// statement's error; after it, spool ends the result set with a
+	// warning.
+	defer func() {
+		if p := recover(); p != nil {
+			perr := engines.NewPanic("starting the statement", p)
+			s.logPanic(sqlCtx, perr)
+			err = sqlerr.Of(perr)
+		}
+	}()
 	p, err := prepare(sqlCtx, currentDB)
 	if err != nil {
+		s.logPanic(sqlCtx, err)
 		return sqlerr.Of(err)
 	}
 	if p.rows != nil {
@@ -117,6 +128,7 @@ func (s *Server) stream(ctx context.Context, c *mysql.Conn, query string,
 		sess.omitPos = false
 	}
 	if err != nil {
+		s.logPanic(sqlCtx, err)
 		return sqlerr.Of(err)
 	}
 	if types.IsOkResultSchema(schema) || len(schema) == 0 {
@@ -211,6 +223,7 @@ func (s *Server) spool(ctx *sql.Context, c *mysql.Conn, schema sql.Schema, src r
 	var iterErr error
 	go func() {
 		defer close(batches)
+		defer engines.Recover("the rows of the statement", &iterErr)
 		r, _ := src.(readier)
 		for {
 			row, err := src.next(ctx)
@@ -279,7 +292,7 @@ func (s *Server) spool(ctx *sql.Context, c *mysql.Conn, schema sql.Schema, src r
 			if sendErr != nil || convErr != nil {
 				break
 			}
-			out, err := src.encode(ctx, row, buf)
+			out, err := encodeRecovered(ctx, src, row, buf)
 			if err != nil {
 				convErr = err
 				cancel(err)
@@ -307,10 +320,28 @@ func (s *Server) spool(ctx *sql.Context, c *mysql.Conn, schema sql.Schema, src r
 	return nil
 }
 
+// encodeRecovered is src.encode, for which a panic is an error: the
+// result set ends with it as a warning.
+func encodeRecovered(ctx *sql.Context, src rowSource, row any, buf *sql.ByteBuffer) (out []sqltypes.Value, err error) {
+	defer engines.Recover("writing a row", &err)
+	return src.encode(ctx, row, buf)
+}
+
+// logPanic logs, with its stack, a panic that ended a statement.
+func (s *Server) logPanic(ctx *sql.Context, err error) {
+	var pe *engines.PanicError
+	if errors.As(err, &pe) {
+		s.log.Error("a panic ended a statement; the server goes on", "conn_id", ctx.ID(), "where", pe.Where,
+			"panic", fmt.Sprint(pe.Value), "stack", string(pe.Stack))
+	}
+}
+
 // warn leaves a failure that happened after the header as a warning: the
 // result set ends cleanly and SHOW WARNINGS tells why and where to resume.
 func (s *Server) warn(ctx *sql.Context, err error) {
+	s.logPanic(ctx, err)
 	code, msg := sqlerr.Warning(err)
+	msg = s.redact.text(msg)
 	ctx.Session.Warn(&sql.Warning{Level: "Warning", Code: code, Message: msg})
 	s.log.Debug("stream ended with a warning", "conn_id", ctx.ID(), "code", code, "err", msg)
 }

@@ -129,13 +129,18 @@ var opText = map[byte]string{'+': "+", '*': "*", '-': "-"}
 
 // streamIter turns stream rows into GMS rows: op, values, pos.
 type streamIter struct {
-	st      *vstream.Stream
+	st      *heldStream
 	entry   *catalog.Entry
 	state   *vstream.StreamState
 	omitPos bool // the statement does not show pos: skip encoding it
 }
 
-func (it *streamIter) Next(ctx *sql.Context) (sql.Row, error) {
+func (it *streamIter) Next(ctx *sql.Context) (_ sql.Row, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = it.resumeError(engines.NewPanic("the stream of "+it.entry.Keyspace.Name+"."+it.entry.Table.Name, p))
+		}
+	}()
 	r, err := it.st.Next(ctx)
 	if err == io.EOF {
 		return nil, io.EOF

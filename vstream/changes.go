@@ -44,7 +44,15 @@ func startChanges(ctx context.Context, src Source, from engines.Position, table 
 	stable := ok && sb.StableBatches()
 	go func() {
 		defer close(c.done)
-		err := src.Stream(rctx, from, []string{table}, func(evs []engines.Event) error {
+		var err error
+		defer func() {
+			if err == nil {
+				err = errStreamEnded
+			}
+			c.err = err
+		}()
+		defer engines.Recover("the change stream of "+table, &err)
+		err = src.Stream(rctx, from, []string{table}, func(evs []engines.Event) error {
 			if first {
 				first = false
 				close(established)
@@ -67,10 +75,6 @@ func startChanges(ctx context.Context, src Source, from engines.Position, table 
 				return rctx.Err()
 			}
 		})
-		if err == nil {
-			err = errStreamEnded
-		}
-		c.err = err
 	}()
 	select {
 	case <-established:

@@ -170,6 +170,7 @@ func (s *Stream) readAhead(ctx context.Context, after []any, limit int) {
 	s.ahead = a
 	go func() {
 		defer close(a.done)
+		defer engines.Recover("reading a chunk of "+s.cfg.Table.Name+" ahead", &a.err)
 		a.c, a.took, a.err = s.scanChunk(actx, after, limit)
 	}()
 }

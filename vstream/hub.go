@@ -68,7 +68,7 @@ func newHub(f *Fanout, table string, from engines.Position) *hub {
 
 // run reads the engine stream until the hub is stopped or the stream fails.
 func (h *hub) run(ctx context.Context, from engines.Position) {
-	err := h.f.Source.Stream(ctx, from, []string{h.table}, h.append)
+	err := h.stream(ctx, from)
 	if err == nil {
 		err = errStreamEnded
 	}
@@ -77,6 +77,13 @@ func (h *hub) run(ctx context.Context, from engines.Position) {
 	h.broadcast()
 	h.mu.Unlock()
 	h.f.forget(h)
+}
+
+// stream reads the engine stream; a panic in it ends the shared stream
+// (and its subscribers' statements) with an error.
+func (h *hub) stream(ctx context.Context, from engines.Position) (err error) {
+	defer engines.Recover("the shared change stream of "+h.table, &err)
+	return h.f.Source.Stream(ctx, from, []string{h.table}, h.append)
 }
 
 // append buffers one engine batch, waiting first while the leading

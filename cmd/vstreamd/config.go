@@ -42,6 +42,13 @@ func loadConfig(path string, explicit bool, getenv func(string) string) (server.
 	v.SetDefault("server.default_limit", server.DefaultLimit)
 	v.SetDefault("server.chunk_rows", 0)
 	v.SetDefault("server.retain_changes", 0)
+	v.SetDefault("server.tls_cert", "")
+	v.SetDefault("server.tls_key", "")
+	v.SetDefault("server.require_secure_transport", false)
+	v.SetDefault("server.max_sessions", server.DefaultMaxSessions)
+	v.SetDefault("server.max_streams_per_user", 0)
+	v.SetDefault("server.max_statement_bytes", server.DefaultMaxStatementBytes)
+	v.SetDefault("server.handshake_timeout", server.DefaultHandshakeTimeout)
 	v.SetDefault("log.level", "info")
 
 	f, err := os.Open(path)
@@ -64,6 +71,14 @@ func loadConfig(path string, explicit bool, getenv func(string) string) (server.
 		DefaultLimit:  v.GetInt64("server.default_limit"),
 		ChunkRows:     v.GetInt("server.chunk_rows"),
 		RetainChanges: v.GetInt("server.retain_changes"),
+
+		TLSCert:                v.GetString("server.tls_cert"),
+		TLSKey:                 v.GetString("server.tls_key"),
+		RequireSecureTransport: v.GetBool("server.require_secure_transport"),
+		MaxSessions:            v.GetInt("server.max_sessions"),
+		MaxStreamsPerUser:      v.GetInt("server.max_streams_per_user"),
+		MaxStatementBytes:      v.GetInt("server.max_statement_bytes"),
+		HandshakeTimeout:       v.GetDuration("server.handshake_timeout"),
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(v.GetString("log.level"))); err != nil {

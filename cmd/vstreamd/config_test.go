@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/viper"
 
@@ -51,6 +52,10 @@ func TestLoadConfig(t *testing.T) {
 			cfg.ChunkRows != 0 || cfg.RetainChanges != 0 || len(cfg.Users) != 0 {
 			t.Errorf("got listen %q, default_limit %d, chunk_rows %d, retain_changes %d, %d users; want the defaults",
 				cfg.Listen, cfg.DefaultLimit, cfg.ChunkRows, cfg.RetainChanges, len(cfg.Users))
+		}
+		if cfg.MaxSessions != server.DefaultMaxSessions || cfg.MaxStreamsPerUser != 0 || cfg.MaxStatementBytes != server.DefaultMaxStatementBytes ||
+			cfg.HandshakeTimeout != server.DefaultHandshakeTimeout || cfg.TLSCert != "" || cfg.RequireSecureTransport {
+			t.Errorf("got limits and TLS %+v; want the defaults", cfg)
 		}
 	}
 
@@ -115,6 +120,13 @@ listen = "localhost:4000"
 default_limit = 0
 chunk_rows = 500
 retain_changes = 20
+tls_cert = "/etc/vstreamd/cert.pem"
+tls_key = "/etc/vstreamd/key.pem"
+require_secure_transport = true
+max_sessions = 50
+max_streams_per_user = 4
+max_statement_bytes = 65536
+handshake_timeout = "3s"
 [log]
 level = "warn"
 [keyspaces.a]
@@ -127,6 +139,10 @@ source = "embedded:"
 			check: func(t *testing.T, cfg server.Config) {
 				if cfg.Listen != "localhost:4000" || cfg.DefaultLimit != 0 || cfg.ChunkRows != 500 || cfg.RetainChanges != 20 {
 					t.Errorf("got %+v", cfg)
+				}
+				if cfg.TLSCert != "/etc/vstreamd/cert.pem" || cfg.TLSKey != "/etc/vstreamd/key.pem" || !cfg.RequireSecureTransport ||
+					cfg.MaxSessions != 50 || cfg.MaxStreamsPerUser != 4 || cfg.MaxStatementBytes != 65536 || cfg.HandshakeTimeout != 3*time.Second {
+					t.Errorf("TLS and limits: got %+v", cfg)
 				}
 				if len(cfg.Keyspaces) != 2 || cfg.Keyspaces[0].Name != "a" || cfg.Keyspaces[1].Name != "b" ||
 					cfg.Keyspaces[0].InitSQL != "CREATE TABLE t (id INT PRIMARY KEY);" {

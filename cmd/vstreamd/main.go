@@ -68,9 +68,7 @@ func run(args []string, stderr io.Writer) error {
 	if *listen != "" {
 		cfg.Listen = *listen
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: logLevel}))
-	slog.SetDefault(logger)
-	cfg.Logger = logger
+	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: logLevel}))
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -78,5 +76,8 @@ func run(args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// What libraries log (through slog or the log package) is redacted as
+	// the server's own records are.
+	slog.SetDefault(srv.Logger())
 	return srv.Serve(ctx)
 }

@@ -73,17 +73,9 @@ func (s *Source) classify(err error) error {
 	if errors.As(err, &ne) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		strings.Contains(err.Error(), "connection refused") || strings.Contains(err.Error(), "broken pipe") ||
 		strings.Contains(err.Error(), "connection reset") || strings.Contains(err.Error(), "unable to open tcp connection") {
-		return engines.Errorf(engines.ErrSourceUnavailable, "%s is unreachable: %s", where, s.redact(err.Error()))
+		return engines.Errorf(engines.ErrSourceUnavailable, "%s is unreachable: %s", where, engines.Scrub(err.Error(), s.password))
 	}
-	return fmt.Errorf("%s: %s", where, s.redact(err.Error()))
-}
-
-// redact removes the source's password from a driver message.
-func (s *Source) redact(msg string) string {
-	if u := s.password; u != "" {
-		msg = strings.ReplaceAll(msg, u, "***")
-	}
-	return msg
+	return fmt.Errorf("%s: %s", where, engines.Scrub(err.Error(), s.password))
 }
 
 func isClassified(err error) bool {

@@ -45,11 +45,11 @@ func Open(ctx context.Context, keyspace string, u *url.URL, opts Options) (*Sour
 	if err != nil {
 		return nil, err
 	}
+	pw, _ := u.User.Password()
 	db, err := sql.Open("sqlserver", cfg.ConnString)
 	if err != nil {
-		return nil, engines.Errorf(engines.ErrMisconfigured, "keyspace %s: source URL %s: %v", keyspace, cfg.Redacted, err)
+		return nil, engines.Errorf(engines.ErrMisconfigured, "keyspace %s: source URL %s: %s", keyspace, cfg.Redacted, engines.Scrub(err.Error(), pw))
 	}
-	pw, _ := u.User.Password()
 	return newSource(keyspace, cfg, db, pw, opts), nil
 }
 

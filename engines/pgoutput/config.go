@@ -1,6 +1,7 @@
 package pgoutput
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -95,6 +96,20 @@ func ParseURL(u *url.URL) (Config, error) {
 	r.RawQuery = ""
 	cfg.Redacted = r.String()
 	return cfg, nil
+}
+
+// connURL parses ConnString. Its error names the source without the
+// password (url.Parse's would show the whole URL).
+func (c Config) connURL() (*url.URL, error) {
+	u, err := url.Parse(c.ConnString)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, engines.Errorf(engines.ErrMisconfigured, "the URL of PostgreSQL %s: %v", c.Redacted, err)
+	}
+	return u, nil
 }
 
 // publication is the publication streams read.

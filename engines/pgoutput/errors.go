@@ -45,27 +45,12 @@ func (s *Source) classify(err error) error {
 	var ce *pgconn.ConnectError
 	if errors.As(err, &ce) || errors.As(err, &ne) || strings.Contains(err.Error(), "connection refused") ||
 		strings.Contains(err.Error(), "conn closed") || strings.Contains(err.Error(), "unexpected EOF") {
-		return engines.Errorf(engines.ErrSourceUnavailable, "PostgreSQL %s is unreachable: %v", where, redact(err.Error(), s.cfg))
+		return engines.Errorf(engines.ErrSourceUnavailable, "PostgreSQL %s is unreachable: %v", where, engines.Scrub(err.Error(), s.password))
 	}
-	return fmt.Errorf("PostgreSQL %s: %s", where, redact(err.Error(), s.cfg))
+	return fmt.Errorf("PostgreSQL %s: %s", where, engines.Scrub(err.Error(), s.password))
 }
 
 const connKinds = "normal and replication"
-
-// redact removes the source's password from a driver message.
-func redact(msg string, cfg Config) string {
-	if i := strings.Index(cfg.ConnString, "://"); i >= 0 {
-		rest := cfg.ConnString[i+3:]
-		if at := strings.LastIndex(rest, "@"); at >= 0 {
-			if colon := strings.Index(rest[:at], ":"); colon >= 0 {
-				if pw := rest[colon+1 : at]; pw != "" {
-					msg = strings.ReplaceAll(msg, pw, "***")
-				}
-			}
-		}
-	}
-	return msg
-}
 
 func isClassified(err error) bool {
 	for _, k := range []error{engines.ErrSourceUnavailable, engines.ErrMisconfigured, engines.ErrPositionUnavailable,

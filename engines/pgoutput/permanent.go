@@ -38,7 +38,10 @@ func (h *hold) streamPermanent(ctx context.Context, from pglogrepl.LSN, tables [
 	h.mu.Unlock()
 	go func() {
 		defer close(f.done)
-		f.fail(h.readPermanent(rctx, f, from, tables))
+		var err error
+		defer func() { f.fail(err) }()
+		defer engines.Recover("the replication of slot "+s.cfg.Slot, &err)
+		err = h.readPermanent(rctx, f, from, tables)
 	}()
 	err = f.stream(ctx, from, send)
 	cancel()

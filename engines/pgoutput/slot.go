@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"net/url"
 
 	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -13,7 +12,7 @@ import (
 
 // dialReplication opens a replication connection (replication=database).
 func (s *Source) dialReplication(ctx context.Context) (*pgconn.PgConn, error) {
-	u, err := url.Parse(s.cfg.ConnString)
+	u, err := s.cfg.connURL()
 	if err != nil {
 		return nil, err
 	}

@@ -19,6 +19,7 @@ import (
 type Source struct {
 	keyspace string
 	cfg      Config
+	password string // only to keep it out of messages
 	log      *slog.Logger
 	db       *sql.DB
 
@@ -50,10 +51,11 @@ func Open(ctx context.Context, keyspace string, u *url.URL, opts Options) (*Sour
 	if err != nil {
 		return nil, err
 	}
-	cu, err := url.Parse(cfg.ConnString)
+	cu, err := cfg.connURL()
 	if err != nil {
 		return nil, err
 	}
+	password, _ := u.User.Password()
 	q := cu.Query()
 	for k, v := range sessionParams {
 		q.Set(k, v)
@@ -62,14 +64,14 @@ func Open(ctx context.Context, keyspace string, u *url.URL, opts Options) (*Sour
 	cfg.ConnString = cu.String()
 	db, err := sql.Open("pgx", cfg.ConnString)
 	if err != nil {
-		return nil, engines.Errorf(engines.ErrMisconfigured, "keyspace %s: source URL: %s", keyspace, redact(err.Error(), cfg))
+		return nil, engines.Errorf(engines.ErrMisconfigured, "keyspace %s: source URL %s: %s", keyspace, cfg.Redacted, engines.Scrub(err.Error(), password))
 	}
 	db.SetMaxIdleConns(4)
 	log := opts.Logger
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Source{keyspace: keyspace, cfg: cfg, db: db, published: map[string]bool{}, holds: map[*hold]struct{}{},
+	return &Source{keyspace: keyspace, cfg: cfg, password: password, db: db, published: map[string]bool{}, holds: map[*hold]struct{}{},
 		log: log.With("engine", "pgoutput", "keyspace", keyspace, "source", cfg.Redacted)}, nil
 }
 

@@ -92,7 +92,10 @@ func (h *hold) feedFrom(from pglogrepl.LSN, tables []string) *feed {
 	h.feed = f
 	go func() {
 		defer close(f.done)
-		err := rs.run(ctx, tables)
+		err := func() (err error) {
+			defer engines.Recover("the replication of a session stream of "+h.src.cfg.Redacted, &err)
+			return rs.run(ctx, tables)
+		}()
 		if ctx.Err() != nil {
 			err = engines.Errorf(engines.ErrSourceUnavailable, "the stream's hold on %s is closed", h.src.cfg.Redacted)
 		} else {

@@ -33,16 +33,26 @@ var (
 	ErrUnknownThread = errors.New("unknown thread")
 	// ErrNotPreparable: a statement that cannot be a prepared statement.
 	ErrNotPreparable = errors.New("not preparable")
+	// ErrInsecureTransport: a client without TLS while TLS is required.
+	ErrInsecureTransport = errors.New("insecure transport")
+	// ErrTooManySessions: max_sessions reached.
+	ErrTooManySessions = errors.New("too many sessions")
+	// ErrUserLimit: a user's max_streams_per_user reached.
+	ErrUserLimit = errors.New("user limit reached")
+	// ErrStatementTooLarge: a statement over max_statement_bytes.
+	ErrStatementTooLarge = errors.New("statement too large")
 )
 
 // MySQL error numbers vstreamd uses that the mysql package does not name.
 const (
-	ERSyntaxError              = 1149 // ER_SYNTAX_ERROR
-	ERLockWaitTimeout          = 1205 // ER_LOCK_WAIT_TIMEOUT
-	ERTableDefChanged          = 1412 // ER_TABLE_DEF_CHANGED
-	ERConnectToForeignSource   = 1429 // ER_CONNECT_TO_FOREIGN_DATA_SOURCE
-	ERNotSupportedYet          = 1235 // ER_NOT_SUPPORTED_YET
-	ERUnsupportedPS            = 1295 // ER_UNSUPPORTED_PS
+	ERSyntaxError              = 1149    // ER_SYNTAX_ERROR
+	ERLockWaitTimeout          = 1205    // ER_LOCK_WAIT_TIMEOUT
+	ERTableDefChanged          = 1412    // ER_TABLE_DEF_CHANGED
+	ERConnectToForeignSource   = 1429    // ER_CONNECT_TO_FOREIGN_DATA_SOURCE
+	ERNotSupportedYet          = 1235    // ER_NOT_SUPPORTED_YET
+	ERUnsupportedPS            = 1295    // ER_UNSUPPORTED_PS
+	ERSecureTransportRequired  = 3159    // ER_SECURE_TRANSPORT_REQUIRED
+	SSTooManyConnections       = "08004" // SQLSTATE of ER_CON_COUNT_ERROR
 	ERMasterFatalReadingBinlog = mysql.ERMasterFatalReadingBinlog
 )
 
@@ -66,6 +76,10 @@ var rules = []rule{
 	{ErrKillDenied, mysql.ERKillDenied, mysql.SSUnknownSQLState},
 	{ErrUnknownThread, mysql.ERNoSuchThread, mysql.SSUnknownSQLState},
 	{ErrNotPreparable, ERUnsupportedPS, mysql.SSUnknownSQLState},
+	{ErrInsecureTransport, ERSecureTransportRequired, mysql.SSUnknownSQLState},
+	{ErrTooManySessions, mysql.ERConCount, SSTooManyConnections},
+	{ErrUserLimit, mysql.ERUserLimitReached, mysql.SSClientError},
+	{ErrStatementTooLarge, mysql.ERNetPacketTooLarge, mysql.SSNetError},
 	{catalog.ErrUnknownKeyspace, mysql.ERBadDb, mysql.SSClientError},
 	// The source URL names a database its server does not have: what a
 	// MySQL client gets connecting to a missing database. (Before
@@ -85,6 +99,9 @@ var rules = []rule{
 	{engines.ErrMisconfigured, mysql.EROptionPreventsStatement, mysql.SSUnknownSQLState},
 	{engines.ErrUnsupported, ERNotSupportedYet, mysql.SSClientError},
 	{context.Canceled, mysql.ERQueryInterrupted, mysql.SSQueryInterrupted},
+	// A panic recovered at a stream's goroutine: the bug ends the
+	// statement, not the server.
+	{engines.ErrInternal, mysql.ERUnknownError, mysql.SSUnknownSQLState},
 }
 
 // Of converts err to the *mysql.SQLError the client sees. Errors that carry
