@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/vitess/go/mysql"
 
 	"github.com/vstreamd/vstreamd/engines"
 )
@@ -58,12 +60,33 @@ func (d *sourceDB) GetTableInsensitive(ctx *sql.Context, name string) (sql.Table
 	return &sourceTable{db: d, t: t, schema: s, convert: conv}, true, nil
 }
 
+// GetTableNames lists the source's tables. In information_schema a source
+// that cannot be reached lists none, with a warning naming why (as MySQL
+// warns of a table it cannot open there): one keyspace whose server is down
+// must not break the table lists of every other, which BI tools read
+// first. Elsewhere (SHOW TABLES) it is an error.
 func (d *sourceDB) GetTableNames(ctx *sql.Context) ([]string, error) {
 	names, err := d.src.Tables(ctx)
+	if errors.Is(err, engines.ErrSourceUnavailable) && ctx.Session != nil && readsInformationSchema(ctx) {
+		code, msg := mysql.ERUnknownError, err.Error()
+		var se *mysql.SQLError
+		if errors.As(d.fail(err), &se) {
+			code, msg = se.Number(), se.Message
+		}
+		ctx.Session.Warn(&sql.Warning{Level: "Warning", Code: code,
+			Message: fmt.Sprintf("keyspace %s lists no tables: %s", d.name, msg)})
+		return nil, nil
+	}
 	if err != nil {
 		return nil, d.fail(err)
 	}
 	return visibleNames(ctx, names, d.visible), nil
+}
+
+// readsInformationSchema reports whether the statement of ctx reads
+// information_schema (whose tables list every keyspace's tables).
+func readsInformationSchema(ctx *sql.Context) bool {
+	return strings.Contains(strings.ToLower(ctx.Query()), "information_schema")
 }
 
 // visibleNames keeps the names visible shows (all when it is nil).

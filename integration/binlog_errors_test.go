@@ -108,7 +108,9 @@ func TestBinlogErrorsUnreachable(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	s := beServer(t, map[string]string{"down": "mysql://repl:secret@" + addr + "/shop?timeout=2s"})
+	cfg := Embedded(DemoSchema, "commerce")
+	cfg.Keyspaces = append(cfg.Keyspaces, catalog.KeyspaceConfig{Name: "down", Source: "mysql://repl:secret@" + addr + "/shop?timeout=2s"})
+	s := Start(t, cfg)
 	c := olap(t, s, "")
 	equalLines(t, "SHOW DATABASES lists the keyspace", queryLines(t, c, "SHOW DATABASES LIKE 'down'"), "down")
 	parts := []string{"cannot connect to source " + addr + " of keyspace down", "connection refused", "is the server running"}
@@ -122,6 +124,15 @@ func TestBinlogErrorsUnreachable(t *testing.T) {
 		if strings.Contains(msg, "secret") {
 			t.Fatalf("%s: the message shows the source password: %q", q, msg)
 		}
+	}
+	// information_schema lists the other keyspaces' tables, and warns of
+	// the one it cannot list.
+	equalLines(t, "information_schema with a source down",
+		queryLines(t, c, "SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema IN ('down', 'commerce') ORDER BY 1, 2"),
+		"commerce corder", "commerce customer", "commerce product")
+	_, ws := query(t, c, "SHOW WARNINGS")
+	if len(ws) != 1 || ws[0][1] != "1429" || !strings.Contains(ws[0][2], "keyspace down lists no tables") || !strings.Contains(ws[0][2], addr) {
+		t.Fatalf("warnings %q, want one 1429 naming keyspace down and %s", ws, addr)
 	}
 }
 
