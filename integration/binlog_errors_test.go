@@ -125,6 +125,29 @@ func TestBinlogErrorsUnreachable(t *testing.T) {
 			t.Fatalf("%s: the message shows the source password: %q", q, msg)
 		}
 	}
+	// Prepared, without a current database: the same error; and the other
+	// keyspace's table streams.
+	_, err = c.PrepareContext(context.Background(), "SELECT * FROM vstream('down.corder')")
+	wantErr(t, "prepared vstream() of the keyspace that is down", err, 1429, parts...)
+	st, err := c.PrepareContext(context.Background(), "SELECT op, order_id FROM vstream('commerce.corder', ?, 'current')")
+	if err != nil {
+		t.Fatalf("preparing vstream() without a current database: %v", err)
+	}
+	defer st.Close()
+	mustExec(t, s.Conn(t, "commerce"), "INSERT INTO corder (order_id, price) VALUES (1, 10)")
+	rows, err := st.Query("")
+	if err != nil {
+		t.Fatalf("executing vstream() without a current database: %v", err)
+	}
+	var got []string
+	for rows.Next() {
+		got = append(got, strings.Join(scanStrings(t, rows), " "))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	rows.Close()
+	equalLines(t, "prepared vstream() without a current database", got, "+ 1")
 	// information_schema lists the other keyspaces' tables, and warns of
 	// the one it cannot list.
 	equalLines(t, "information_schema with a source down",

@@ -12,6 +12,7 @@ import (
 	"github.com/vstreamd/vstreamd/catalog"
 	"github.com/vstreamd/vstreamd/engines"
 	"github.com/vstreamd/vstreamd/planner"
+	"github.com/vstreamd/vstreamd/server/sqlerr"
 	"github.com/vstreamd/vstreamd/vstream"
 )
 
@@ -41,7 +42,17 @@ func (f *vstreamFunc) Name() string { return "vstream" }
 
 // NewInstance implements sql.TableFunction: it resolves the table (the
 // first argument must be a constant) so the schema is known at planning.
+// Its errors carry their MySQL code: go-mysql-server passes them on as they
+// are when it prepares a statement (others become 1105).
 func (f *vstreamFunc) NewInstance(ctx *sql.Context, db sql.Database, args []sql.Expression) (sql.Node, error) {
+	n, err := f.newInstance(ctx, db, args)
+	if err != nil {
+		return nil, sqlerr.Of(err)
+	}
+	return n, nil
+}
+
+func (f *vstreamFunc) newInstance(ctx *sql.Context, db sql.Database, args []sql.Expression) (sql.Node, error) {
 	if len(args) < 1 || len(args) > 3 {
 		return nil, engines.Errorf(planner.ErrSyntax, "vstream() takes 1 to 3 arguments: vstream('keyspace.table' [, 'start token' [, 'end token']])")
 	}
