@@ -170,8 +170,10 @@ func TestBinlogErrorsLogin(t *testing.T) {
 		"nouser": beURL(m, "", "nobody", "x", "shop", ""),
 		"nodb":   beURL(m, "", testdb.ReplUser, testdb.ReplPass, "nope", ""),
 		"shop":   beURL(m, "", testdb.ReplUser, testdb.ReplPass, "shop", ""),
+		"notls":  beURL(m, "", testdb.ReplUser, testdb.ReplPass, "shop", "tls=true"),
 	})
 	c := olap(t, s, "")
+	beErr(t, c, "VSTREAM * FROM notls.corder", 1290, "does not offer TLS, which the source URL asks for", "drop tls from the source URL")
 	msg := beErr(t, c, "VSTREAM * FROM badpw.corder", 1429,
 		"source "+m.Addr()+" of keyspace badpw refused the login", "Access denied for user 'repl'", "fix the user and password of the source URL")
 	if strings.Contains(msg, "wrong-password") {

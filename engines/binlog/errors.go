@@ -2,6 +2,7 @@ package binlog
 
 import (
 	"context"
+	"crypto/x509"
 	"database/sql/driver"
 	"errors"
 	"fmt"
@@ -185,6 +186,9 @@ func classifyError(err error, in srcInfo, stream bool, loginWorks func() bool) e
 		}
 		return err
 	}
+	if out := tlsFailure(err, in); out != nil {
+		return out
+	}
 	if reason, ok := connectionFailure(err); ok {
 		if stream {
 			return errorf(engines.ErrSourceUnavailable,
@@ -193,6 +197,23 @@ func classifyError(err error, in srcInfo, stream bool, loginWorks func() bool) e
 		return unreachable(in, reason)
 	}
 	return err
+}
+
+// tlsFailure classifies the failures of a connection the source URL asks
+// to encrypt (tls=true or skip-verify); nil if err is none of them.
+func tlsFailure(err error, in srcInfo) error {
+	var unknownCA x509.UnknownAuthorityError
+	var hostname x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	switch {
+	case errors.Is(err, mysql.ErrNoTLS):
+		return errorf(engines.ErrMisconfigured,
+			"%s does not offer TLS, which the source URL asks for (tls=true or skip-verify): enable TLS on the server (ssl_cert and ssl_key in its configuration), or drop tls from the source URL", in.where())
+	case errors.As(err, &unknownCA), errors.As(err, &hostname), errors.As(err, &invalid):
+		return errorf(engines.ErrMisconfigured,
+			"the TLS certificate of %s is not trusted (%v): install its CA among the system's trusted certificates, connect by the name the certificate carries, or use tls=skip-verify in the source URL (encrypted, not verified)", in.where(), err)
+	}
+	return nil
 }
 
 // unreachable is the message of a source that does not answer.

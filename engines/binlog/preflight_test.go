@@ -2,6 +2,8 @@ package binlog
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -206,6 +208,12 @@ func TestClassifyError(t *testing.T) {
 			mysqlInfo, true, nil, engines.ErrPositionUnavailable, []string{"they were purged"}},
 		{"bad offset", replErrOf(1236, "Client requested master to start replication from position > file size"), preflightInfo, true, nil, engines.ErrPositionUnavailable,
 			[]string{"cannot stream its binary log from that position (Client requested master to start replication from position > file size)", "pos > ''"}},
+		{"tls asked, server without", fmt.Errorf("connect: %w", mysql.ErrNoTLS), preflightInfo, false, nil, engines.ErrMisconfigured,
+			[]string{"source db:3306 of keyspace shop does not offer TLS", "enable TLS on the server", "drop tls from the source URL"}},
+		{"tls, unknown CA", &tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}}, preflightInfo, true, nil, engines.ErrMisconfigured,
+			[]string{"TLS certificate of source db:3306 of keyspace shop is not trusted", "tls=skip-verify"}},
+		{"tls, other name", x509.HostnameError{Certificate: &x509.Certificate{}, Host: "db"}, preflightInfo, false, nil, engines.ErrMisconfigured,
+			[]string{"connect by the name the certificate carries"}},
 		{"cancellation passes", fmt.Errorf("x: %w", context.Canceled), preflightInfo, true, nil, nil, nil},
 		{"deadline passes", context.DeadlineExceeded, preflightInfo, false, nil, nil, nil},
 		{"unknown error passes", errors.New("something else"), preflightInfo, true, nil, nil, nil},
