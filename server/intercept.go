@@ -106,6 +106,16 @@ func (i *interceptor) Prepare(ctx context.Context, chain gmsserver.Chain, c *mys
 		if err := checkVStreamArgs(query); err != nil {
 			return nil, sqlerr.Of(err)
 		}
+		// Table functions need a current database, at PREPARE as when
+		// the statement runs (see stream).
+		sqlCtx, err := i.s.gms.SessionManager().NewContextWithQuery(ctx, c, query)
+		if err != nil {
+			return nil, sqlerr.Of(err)
+		}
+		if sqlCtx.GetCurrentDatabase() == "" {
+			sqlCtx.SetCurrentDatabase("information_schema")
+			defer sqlCtx.SetCurrentDatabase("")
+		}
 	}
 	fields, err := chain.ComPrepare(ctx, c, query, prepare)
 	return fields, sqlerr.Refine(err)

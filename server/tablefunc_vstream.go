@@ -42,6 +42,11 @@ func (f *vstreamFunc) Name() string { return "vstream" }
 // NewInstance implements sql.TableFunction: it resolves the table (the
 // first argument must be a constant) so the schema is known at planning.
 func (f *vstreamFunc) NewInstance(ctx *sql.Context, db sql.Database, args []sql.Expression) (sql.Node, error) {
+	n, err := f.newInstance(ctx, db, args)
+	return n, planningError(err)
+}
+
+func (f *vstreamFunc) newInstance(ctx *sql.Context, db sql.Database, args []sql.Expression) (sql.Node, error) {
 	if len(args) < 1 || len(args) > 3 {
 		return nil, engines.Errorf(planner.ErrSyntax, "vstream() takes 1 to 3 arguments: vstream('keyspace.table' [, 'start token' [, 'end token']])")
 	}
