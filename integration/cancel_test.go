@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net"
 	"regexp"
@@ -268,4 +269,77 @@ func TestDisconnectReleasesStream(t *testing.T) {
 	mustExec(t, w, "UPDATE corder SET price = 1 WHERE order_id = 1")
 	equalLines(t, "a new stream", queryLines(t, olap(t, s, "commerce"), "VSTREAM * FROM corder WHERE pos <= 'current'"),
 		"+ 1 2 s1 1", "+ "+orderValues(2), "+ "+orderValues(3))
+}
+
+// TestKillConnectionIsNoCleanEnd: a stream whose connection is KILLed
+// never ends its result set cleanly (the client would take the statement
+// for complete, or for a KILL QUERY): the client sees its connection end.
+// KILL used to end the statement before closing the connection, and the
+// stream's clean end could reach the client first (found by TestLoad:
+// about 1 KILL in 40 under load). Sessions are killed concurrently, many
+// times, to meet that window: before the fix every run failed.
+func TestKillConnectionIsNoCleanEnd(t *testing.T) {
+	t.Parallel()
+	s := Start(t, Embedded(DemoSchema, "commerce"))
+	seedOrders(t, s.Conn(t, "commerce"), 1, 3)
+	db := s.DB(t, "commerce")
+	db.SetMaxIdleConns(0)
+	const sessions, kills = 16, 40
+	var wg sync.WaitGroup
+	errs := make(chan error, sessions*kills)
+	for g := 0; g < sessions; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < kills; i++ {
+				errs <- killStreamingConnection(db)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// killStreamingConnection starts a stream on a new connection, KILLs the
+// connection from another one and returns an error unless the stream's
+// client saw its connection end.
+func killStreamingConnection(db *sql.DB) error {
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	c, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	var id int64
+	if _, err := c.ExecContext(ctx, "SET WORKLOAD=OLAP"); err != nil {
+		return err
+	}
+	if err := c.QueryRowContext(ctx, "SELECT CONNECTION_ID()").Scan(&id); err != nil {
+		return err
+	}
+	rows, err := c.QueryContext(ctx, "VSTREAM * FROM corder WHERE pos > '' LIMIT 1000")
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		return fmt.Errorf("no first row: %v", rows.Err())
+	}
+	if _, err := db.ExecContext(ctx, fmt.Sprintf("KILL %d", id)); err != nil {
+		return err
+	}
+	n := 1
+	for rows.Next() {
+		n++
+	}
+	if err := rows.Err(); !errors.Is(err, mysql.ErrInvalidConn) {
+		return fmt.Errorf("KILL of the connection of a stream: the result set ended after %d rows with %v, want the connection to end (%v)", n, err, mysql.ErrInvalidConn)
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -163,4 +164,65 @@ func TestVStreamFunctionPrepared(t *testing.T) {
 	mustExec(t, w, "UPDATE corder SET price = 5 WHERE order_id = 2", "UPDATE corder SET price = 55 WHERE order_id = 3")
 	equalLines(t, "prepared, live", st.nextLines(1), "* 3 55")
 	st.close()
+}
+
+// TestVStreamFunctionPreparedNoDatabase: a prepared vstream() of a
+// qualified table, and the prepared table functions, work in a session
+// with no database selected, as their text forms do (preparing them failed
+// with 1105 "no database selected"; found by TestLoad). An unqualified
+// table is still 1046.
+func TestVStreamFunctionPreparedNoDatabase(t *testing.T) {
+	t.Parallel()
+	s := Start(t, Embedded(DemoSchema, "commerce"))
+	seedOrders(t, s.Conn(t, "commerce"), 1, 3)
+	db, err := sql.Open("mysql", s.DSN("root", "", "", map[string]string{"interpolateParams": "false"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	c, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+
+	equalLines(t, "prepared vstream()", queryLines(t, c, "SELECT op, order_id FROM vstream('commerce.corder', ?, ?)", "", "current"),
+		"+ 1", "+ 2", "+ 3")
+	equalLines(t, "prepared vstream_positions()", queryLines(t, c, "SELECT keyspace, table_name, rows_delivered FROM vstream_positions(?)", "commerce"),
+		"commerce corder 3")
+	equalLines(t, "prepared vstream_copy_state()", queryLines(t, c, "SELECT table_name, state, rows_copied FROM vstream_copy_state(?)", "commerce.corder"),
+		"corder done 3")
+	wantErr(t, "unqualified", queryErr(t, c, "SELECT * FROM vstream('corder', ?)", ""), 1046, "No database selected")
+	equalLines(t, "still no database selected", queryLines(t, c, "SELECT DATABASE()"), "NULL")
+}
+
+// TestVStreamFunctionPreparedErrors: errors of a prepared vstream() or
+// table function have their MySQL codes, as in the text protocol
+// (go-mysql-server plans the statement at PREPARE and answered 1105 for
+// every error of vstreamd's).
+func TestVStreamFunctionPreparedErrors(t *testing.T) {
+	t.Parallel()
+	s := Start(t, Embedded(DemoSchema, "commerce"))
+	db, err := sql.Open("mysql", s.DSN("root", "", "commerce", map[string]string{"interpolateParams": "false"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	for _, tc := range []struct {
+		q    string
+		code uint16
+		part string
+	}{
+		{"SELECT * FROM vstream('commerce.nosuch', ?)", 1146, "nosuch"},
+		{"SELECT * FROM vstream('nosuch.corder', ?)", 1049, "nosuch"},
+		{"SELECT * FROM vstream('commerce.corder', ?, ?, ?, ?)", 1064, "1 to 3 arguments"},
+		{"SELECT * FROM vstream_positions(?, ?)", 1064, "at most one argument"},
+		{"SELECT * FROM vstream_copy_state(?, ?)", 1064, "at most one argument"},
+	} {
+		args := make([]any, strings.Count(tc.q, "?"))
+		for i := range args {
+			args[i] = ""
+		}
+		wantErr(t, tc.q, queryErr(t, db, tc.q, args...), tc.code, tc.part)
+	}
 }

@@ -119,30 +119,19 @@ func (i *interceptor) Prepare(ctx context.Context, chain gmsserver.Chain, c *mys
 		if err := checkVStreamArgs(query); err != nil {
 			return nil, sqlerr.Of(err)
 		}
-		restore, err := i.s.lendDatabase(ctx, c, query)
+		// Table functions need a current database, at PREPARE as when
+		// the statement runs (see stream).
+		sqlCtx, err := i.s.gms.SessionManager().NewContextWithQuery(ctx, c, query)
 		if err != nil {
 			return nil, sqlerr.Of(err)
 		}
-		defer restore()
+		if sqlCtx.GetCurrentDatabase() == "" {
+			sqlCtx.SetCurrentDatabase("information_schema")
+			defer sqlCtx.SetCurrentDatabase("")
+		}
 	}
 	fields, err := chain.ComPrepare(ctx, c, query, prepare)
 	return fields, sqlerr.Refine(err)
-}
-
-// lendDatabase makes information_schema the current database of c's
-// session if it has none, as the streaming path does for a statement:
-// go-mysql-server plans table functions in a current database only. The
-// returned function restores the session.
-func (s *Server) lendDatabase(ctx context.Context, c *mysql.Conn, query string) (func(), error) {
-	sqlCtx, err := s.gms.SessionManager().NewContextWithQuery(ctx, c, query)
-	if err != nil {
-		return nil, err
-	}
-	if sqlCtx.GetCurrentDatabase() != "" {
-		return func() {}, nil
-	}
-	sqlCtx.SetCurrentDatabase("information_schema")
-	return func() { sqlCtx.SetCurrentDatabase("") }, nil
 }
 
 // checkVStreamArgs rejects a vstream() whose table argument is not a

@@ -7,7 +7,20 @@ import (
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/types"
 	"github.com/dolthub/vitess/go/sqltypes"
+
+	"github.com/vstreamd/vstreamd/server/sqlerr"
 )
+
+// planningError gives an error of a table function's planning its MySQL
+// code. go-mysql-server plans a prepared statement itself (COM_STMT_PREPARE)
+// and answers any error it does not know with 1105; one that already is a
+// MySQL error passes unchanged.
+func planningError(err error) error {
+	if err == nil {
+		return nil
+	}
+	return sqlerr.Of(err)
+}
 
 // tableFunc holds what every vstreamd table function shares: name,
 // database and argument expressions, and the sql.Node boilerplate.

@@ -107,7 +107,7 @@ func newCopyStateFunc(s *Server) *copyStateFunc {
 func (f *positionsFunc) NewInstance(_ *sql.Context, db sql.Database, args []sql.Expression) (sql.Node, error) {
 	nf, err := f.newInstance(db, args)
 	if err != nil {
-		return nil, err
+		return nil, planningError(err)
 	}
 	return &positionsFunc{*nf}, nil
 }
@@ -115,7 +115,7 @@ func (f *positionsFunc) NewInstance(_ *sql.Context, db sql.Database, args []sql.
 func (f *copyStateFunc) NewInstance(_ *sql.Context, db sql.Database, args []sql.Expression) (sql.Node, error) {
 	nf, err := f.newInstance(db, args)
 	if err != nil {
-		return nil, err
+		return nil, planningError(err)
 	}
 	return &copyStateFunc{*nf}, nil
 }

@@ -12,7 +12,6 @@ import (
 	"github.com/vstreamd/vstreamd/catalog"
 	"github.com/vstreamd/vstreamd/engines"
 	"github.com/vstreamd/vstreamd/planner"
-	"github.com/vstreamd/vstreamd/server/sqlerr"
 	"github.com/vstreamd/vstreamd/vstream"
 )
 
@@ -46,10 +45,7 @@ func (f *vstreamFunc) Name() string { return "vstream" }
 // are when it prepares a statement (others become 1105).
 func (f *vstreamFunc) NewInstance(ctx *sql.Context, db sql.Database, args []sql.Expression) (sql.Node, error) {
 	n, err := f.newInstance(ctx, db, args)
-	if err != nil {
-		return nil, sqlerr.Of(err)
-	}
-	return n, nil
+	return n, planningError(err)
 }
 
 func (f *vstreamFunc) newInstance(ctx *sql.Context, db sql.Database, args []sql.Expression) (sql.Node, error) {
