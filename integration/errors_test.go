@@ -2,6 +2,7 @@ package integration
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -156,4 +157,27 @@ func TestErrorPurgedPosition(t *testing.T) {
 	stillUsable(t, c)
 	equalLines(t, "a fresh copy recovers", queryLines(t, c, "VSTREAM * FROM corder WHERE pos > '' AND pos <= 'current'"),
 		"+ 1 2 s1 20", "+ "+orderValues(2))
+}
+
+// TestErrorInShowWarnings: after a failed statement SHOW WARNINGS shows its
+// error (level Error), not the warnings of the statement before; the next
+// statement that succeeds clears it.
+func TestErrorInShowWarnings(t *testing.T) {
+	t.Parallel()
+	s := Start(t, Embedded(DemoSchema, "commerce"))
+	c := olap(t, s, "commerce")
+	for _, tc := range []struct{ stmt, want string }{
+		{"VSTREAM * FROM nope.t", "Error 1049 Unknown database 'nope'"},                          // vstreamd's path
+		{"SELECT * FROM nosuchtable", "Error 1146 table not found: nosuchtable"},                 // go-mysql-server's
+		{"VSTREAM * FROM corder WHERE pos > 'junk'", "Error 1149 pos 'junk' is neither a token"}, // a bad token
+	} {
+		query(t, c, "SELECT 1/0")
+		queryErr(t, c, tc.stmt)
+		got := queryLines(t, c, "SHOW WARNINGS")
+		if len(got) != 1 || !strings.HasPrefix(got[0], tc.want) {
+			t.Errorf("%s: SHOW WARNINGS %q, want one line starting %q", tc.stmt, got, tc.want)
+		}
+		query(t, c, "SELECT 1")
+		equalLines(t, "SHOW WARNINGS after a statement that succeeded", queryLines(t, c, "SHOW WARNINGS"))
+	}
 }

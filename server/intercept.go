@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	gmsserver "github.com/dolthub/go-mysql-server/server"
+	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/vitess/go/mysql"
 	"github.com/dolthub/vitess/go/sqltypes"
 	querypb "github.com/dolthub/vitess/go/vt/proto/query"
@@ -32,7 +33,7 @@ var _ gmsserver.Interceptor = (*interceptor)(nil)
 func (i *interceptor) Priority() int { return 0 }
 
 func (i *interceptor) Query(ctx context.Context, chain gmsserver.Chain, c *mysql.Conn, query string, cb func(*sqltypes.Result, bool) error) (err error) {
-	defer func() { err = i.s.redact.error(err) }()
+	defer func() { err = i.s.failed(c, err) }()
 	if err := i.s.checkStatementSize(query); err != nil {
 		return sqlerr.Of(err)
 	}
@@ -53,7 +54,7 @@ func (i *interceptor) Query(ctx context.Context, chain gmsserver.Chain, c *mysql
 }
 
 func (i *interceptor) ParsedQuery(chain gmsserver.Chain, c *mysql.Conn, query string, parsed sqlparser.Statement, cb func(*sqltypes.Result, bool) error) (err error) {
-	defer func() { err = i.s.redact.error(err) }()
+	defer func() { err = i.s.failed(c, err) }()
 	if _, err := i.s.guard(c, query, true); err != nil {
 		return sqlerr.Of(err)
 	}
@@ -69,7 +70,7 @@ func (i *interceptor) ParsedQuery(chain gmsserver.Chain, c *mysql.Conn, query st
 // client would then find the next statements' results in front of its
 // next query's: go-sql-driver's "busy buffer".)
 func (i *interceptor) MultiQuery(ctx context.Context, chain gmsserver.Chain, c *mysql.Conn, query string, cb func(*sqltypes.Result, bool) error) (_ string, err error) {
-	defer func() { err = i.s.redact.error(err) }()
+	defer func() { err = i.s.failed(c, err) }()
 	if err := i.s.checkStatementSize(query); err != nil {
 		return "", sqlerr.Of(err)
 	}
@@ -108,7 +109,7 @@ func (i *interceptor) MultiQuery(ctx context.Context, chain gmsserver.Chain, c *
 // statements with the MySQL grammar before vstreamd sees them); vstream()
 // can.
 func (i *interceptor) Prepare(ctx context.Context, chain gmsserver.Chain, c *mysql.Conn, query string, prepare *mysql.PrepareData) (_ []*querypb.Field, err error) {
-	defer func() { err = i.s.redact.error(err) }()
+	defer func() { err = i.s.failed(c, err) }()
 	if err := i.s.checkStatementSize(query); err != nil {
 		return nil, sqlerr.Of(err)
 	}
@@ -166,9 +167,31 @@ func aliasedLiteral(ae *sqlparser.AliasedExpr, ok bool) (*sqlparser.SQLVal, bool
 }
 
 func (i *interceptor) StmtExecute(ctx context.Context, chain gmsserver.Chain, c *mysql.Conn, prepare *mysql.PrepareData, cb func(*sqltypes.Result) error) (err error) {
-	defer func() { err = i.s.redact.error(err) }()
+	defer func() { err = i.s.failed(c, err) }()
 	if callsVStream.MatchString(prepare.PrepareStmt) {
 		return i.s.serveQuery(ctx, c, prepare.PrepareStmt, prepare.BindVars, false, func(r *sqltypes.Result, _ bool) error { return cb(r) })
 	}
 	return sqlerr.Refine(chain.ComStmtExecute(ctx, c, prepare, cb))
+}
+
+// failed is the error a statement ends with, redacted; it is also what
+// SHOW WARNINGS shows next, as in MySQL (an error at level Error, in place
+// of the warnings of the statement before).
+func (s *Server) failed(c *mysql.Conn, err error) error {
+	err = s.redact.error(err)
+	if err == nil {
+		return nil
+	}
+	sqlCtx, cerr := s.gms.SessionManager().NewContextWithQuery(context.Background(), c, "")
+	if cerr != nil {
+		return err
+	}
+	code, msg := sqlerr.Code(err), err.Error()
+	var se *mysql.SQLError
+	if errors.As(err, &se) {
+		msg = se.Message
+	}
+	sqlCtx.ClearWarnings()
+	sqlCtx.Session.Warn(&sql.Warning{Level: "Error", Code: code, Message: msg})
+	return err
 }
