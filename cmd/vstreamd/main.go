@@ -15,9 +15,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/go-sql-driver/mysql"
 
 	"github.com/vstreamd/vstreamd/server"
 )
@@ -77,7 +80,9 @@ func run(args []string, stderr io.Writer) error {
 		return err
 	}
 	// What libraries log (through slog or the log package) is redacted as
-	// the server's own records are.
+	// the server's own records are; so is what the MySQL driver logs (to
+	// stderr of its own otherwise).
 	slog.SetDefault(srv.Logger())
+	_ = mysql.SetLogger(slog.NewLogLogger(srv.Logger().Handler(), slog.LevelWarn))
 	return srv.Serve(ctx)
 }
