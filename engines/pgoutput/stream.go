@@ -2,6 +2,7 @@ package pgoutput
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"time"
@@ -282,12 +283,57 @@ func parseMessage(data []byte) (msg pglogrepl.Message, err error) {
 	if len(data) == 0 {
 		return nil, errors.New("an empty message")
 	}
+	if err := checkTuples(data); err != nil {
+		return nil, fmt.Errorf("a damaged message of %d bytes (type %q): %w", len(data), data[0], err)
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			msg, err = nil, fmt.Errorf("a damaged message of %d bytes (type %q): %v", len(data), data[0], p)
 		}
 	}()
 	return pglogrepl.Parse(data)
+}
+
+// checkTuples checks the lengths of the column values of an insert,
+// update or delete message against the message's size before pglogrepl
+// allocates what they claim (a value of up to 4 GiB: a fatal out of
+// memory that FuzzPgStream found). A message it cannot follow is left to
+// pglogrepl.Parse.
+func checkTuples(data []byte) error {
+	if len(data) < 5 || (data[0] != 'I' && data[0] != 'U' && data[0] != 'D') {
+		return nil
+	}
+	p := 5 // type, relation id
+	for p < len(data) {
+		switch data[p] { // which image follows
+		case 'N', 'K', 'O':
+		default:
+			return nil
+		}
+		p++
+		if len(data)-p < 2 {
+			return nil
+		}
+		cols := int(binary.BigEndian.Uint16(data[p:]))
+		p += 2
+		for i := 0; i < cols && p < len(data); i++ {
+			kind := data[p]
+			p++
+			if kind != 't' && kind != 'b' {
+				continue
+			}
+			if len(data)-p < 4 {
+				return fmt.Errorf("column %d of %d is cut short", i+1, cols)
+			}
+			n := uint64(binary.BigEndian.Uint32(data[p:]))
+			p += 4
+			if n > uint64(len(data)-p) {
+				return fmt.Errorf("column %d of %d claims %d bytes, %d are left", i+1, cols, n, len(data)-p)
+			}
+			p += int(n)
+		}
+	}
+	return nil
 }
 
 // add queues an event of the transaction that commits at commit.
