@@ -31,11 +31,11 @@ import (
 // transaction (Rotate, Format_description, Previous_gtids), which tell the
 // parser how to read the rest, and each transaction's raw events.
 type fuzzReplay struct {
-	fx     *mysql8Fixture
+	fx        *mysql8Fixture
 	header    [][]byte
 	txns      [][]byte
 	tableMaps map[string]bool // the recording's table map events
-	src    *Source // serves the schema as at the end of the recording
+	src       *Source         // serves the schema as at the end of the recording
 }
 
 func loadFuzzReplays(tb testing.TB) []*fuzzReplay {
