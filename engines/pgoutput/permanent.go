@@ -72,10 +72,7 @@ func (h *hold) readPermanent(ctx context.Context, f *feed, from pglogrepl.LSN, t
 				downSince = time.Time{}
 			}
 			pos = rs.pos
-			sentRows = 0
-			if rs.inTxn {
-				sentRows = rs.skipRows + rs.txnSent // skipRows is 0 once a commit passed
-			}
+			sentRows = rs.rowsSent()
 			if ctx.Err() != nil {
 				return context.Cause(ctx)
 			}

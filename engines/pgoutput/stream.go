@@ -181,6 +181,19 @@ func (r *replication) run(ctx context.Context, tables []string) error {
 	return r.loop(ctx)
 }
 
+// rowsSent is how many rows of the transaction after r.pos the stream had
+// sent when it ended: the next attempt replays that transaction from its
+// start and drops them. An attempt that ended before the transaction's
+// commit, even before its Begin, still owes the rows an earlier attempt
+// sent (skipRows); a commit clears them.
+func (r *replication) rowsSent() int {
+	n := r.skipRows
+	if r.inTxn {
+		n += r.txnSent
+	}
+	return n
+}
+
 // idlePing is how long a stream waits for input before it asks the server
 // how far it has decoded (a keepalive): that is how an idle stream learns
 // it reached a position.
