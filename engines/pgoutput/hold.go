@@ -28,6 +28,9 @@ type hold struct {
 	feed     *feed         // the slot's replication, once started
 	closed   bool
 	snapName string // the exported snapshot, importable while exported
+	// marks are the positions of snapshots taken on a configured slot while
+	// no feed ran: the next feed marks them (see feed.pause).
+	marks []pglogrepl.LSN
 
 	// exportMu guards the exported snapshot: imports hold it for reading,
 	// the first START_REPLICATION (which ends the export) for writing.
@@ -116,7 +119,21 @@ func (h *hold) Snapshot(ctx context.Context, table string) (engines.Snapshot, er
 	f := h.feed
 	h.mu.Unlock()
 	if f == nil {
-		return h.src.exportedSnapshot(ctx, table)
+		sn, err := h.src.exportedSnapshot(ctx, table)
+		if err == nil && h.src.cfg.Slot != "" {
+			// A stream of the configured slot that starts behind this
+			// snapshot must stop exactly at its position: the next feed
+			// marks it (a stream resumed in the copy phase reads its chunk
+			// before it starts streaming).
+			h.mu.Lock()
+			if h.feed != nil {
+				h.feed.mark(sn.pos)
+			} else {
+				h.marks = append(h.marks, sn.pos)
+			}
+			h.mu.Unlock()
+		}
+		return sn, err
 	}
 	f.pause()
 	sn, err := h.src.exportedSnapshot(ctx, table)

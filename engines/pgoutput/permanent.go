@@ -35,6 +35,12 @@ func (h *hold) streamPermanent(ctx context.Context, from pglogrepl.LSN, tables [
 	f.cancel, f.done = cancel, make(chan struct{})
 	h.mu.Lock()
 	h.feed = f // copy snapshots taken meanwhile mark this stream
+	for _, m := range h.marks {
+		if m > from {
+			f.mark(m) // and those taken before it started
+		}
+	}
+	h.marks = nil
 	h.mu.Unlock()
 	go func() {
 		defer close(f.done)
