@@ -70,7 +70,8 @@ func (h *hold) readPermanent(ctx context.Context, f *feed, from pglogrepl.LSN, t
 		conn, err := s.dialReplication(ctx)
 		if err == nil {
 			rs := &replication{src: s, hold: h, conn: conn, slot: s.cfg.Slot, pos: pos, skipRows: sentRows,
-				send: func([]engines.Event) error { return nil }}
+				send:    func([]engines.Event) error { return nil },
+				started: func(ctx context.Context) error { return s.checkSlot(ctx, pos) }}
 			rs.sink = func(es []entry) error { return f.append(ctx, es, func() { rs.status(false) }) }
 			err = rs.run(ctx, tables)
 			conn.Close(context.Background())
@@ -99,6 +100,26 @@ func (h *hold) readPermanent(ctx context.Context, f *feed, from pglogrepl.LSN, t
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
+}
+
+// checkSlot checks, once this stream has the configured slot (no other
+// stream can move it any more), that the slot still holds the changes
+// after pos. PostgreSQL starts a slot's replication at its
+// confirmed_flush_lsn when asked for an earlier position, silently: the
+// changes in between would be lost. The slot may have moved since the
+// stream checked it before starting (slotState): another stream of the
+// slot ending, or an administrator.
+func (s *Source) checkSlot(ctx context.Context, pos pglogrepl.LSN) error {
+	held, _, err := s.slotState(ctx)
+	if err != nil {
+		return err
+	}
+	if held > pos {
+		return engines.AtPosition(position(pos), engines.Errorf(engines.ErrPositionUnavailable,
+			"PostgreSQL %s: slot %s was confirmed up to %s, past position %s where this stream continues (another stream of the slot, or an administrator, moved it): the changes in between are gone; start afresh with pos > ''",
+			s.cfg.Redacted, s.cfg.Slot, position(held), position(pos)))
+	}
+	return nil
 }
 
 // ensureSlot creates the configured slot if it does not exist.

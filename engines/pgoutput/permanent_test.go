@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vstreamd/vstreamd/engines"
+	"github.com/vstreamd/vstreamd/integration/faultproxy"
 	"github.com/vstreamd/vstreamd/integration/testdb"
 )
 
@@ -20,6 +21,59 @@ func text(v any) string {
 		return string(b)
 	}
 	return fmt.Sprint(v)
+}
+
+// TestPermanentSlotMovedWhileCutOff: while a stream's connection is down,
+// the slot is advanced past changes the stream has not read (another
+// consumer, an administrator). PostgreSQL would start the reconnected
+// stream at the slot's position without a word; the stream fails instead,
+// naming where it stopped, and delivers no row after the gap.
+func TestPermanentSlotMovedWhileCutOff(t *testing.T) {
+	p, db := startPostgres(t)
+	if _, err := db.Exec("CREATE TABLE t (id int PRIMARY KEY)"); err != nil {
+		t.Fatal(err)
+	}
+	proxy := faultproxy.Start(t, p.Addr())
+	st := openAtCurrent(t, openThrough(t, proxy, "?slot=vstreamd_moved"))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := db.Exec("INSERT INTO t VALUES (1)"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Next(ctx); err != nil {
+		t.Fatal(err)
+	}
+	proxy.Refuse(true)
+	proxy.Cut()
+	if _, err := db.Exec("INSERT INTO t VALUES (2)"); err != nil {
+		t.Fatal(err)
+	}
+	// The cut WAL sender may not have ended yet: end it, then move the slot.
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		_, err := db.Exec(`SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = 'vstreamd_moved' AND active_pid IS NOT NULL`)
+		if err == nil {
+			_, err = db.Exec("SELECT pg_replication_slot_advance('vstreamd_moved', pg_current_wal_lsn())")
+		}
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("advancing the slot: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := db.Exec("INSERT INTO t VALUES (3)"); err != nil {
+		t.Fatal(err)
+	}
+	proxy.Refuse(false)
+	r, err := st.Next(ctx)
+	if err == nil {
+		t.Fatalf("row %v arrived after the slot moved past row 2: the gap was skipped without a word", r.Values)
+	}
+	var pe *engines.PositionError
+	if !errors.Is(err, engines.ErrPositionUnavailable) || !errors.As(err, &pe) || pe.Pos == "" {
+		t.Fatalf("after the slot moved: %v, want ErrPositionUnavailable naming the position", err)
+	}
 }
 
 // TestPermanentSlotSnapshotBeforeStream: a stream resumed in the copy

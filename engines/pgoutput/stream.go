@@ -123,7 +123,10 @@ type replication struct {
 	send func([]engines.Event) error
 	// sink, if set, takes the events instead of send, with their
 	// transactions' commit positions (a hold's feed).
-	sink    func([]entry) error
+	sink func([]entry) error
+	// started, if set, runs once the server accepted START_REPLICATION;
+	// an error ends the replication.
+	started func(ctx context.Context) error
 	entries []entry
 	final   pglogrepl.LSN // the commit LSN of the transaction being read
 	broken  bool          // the connection cannot be used again
@@ -165,6 +168,11 @@ func (r *replication) run(ctx context.Context, tables []string) error {
 		}
 		r.broken = true
 		return r.src.classify(err)
+	}
+	if r.started != nil {
+		if err := r.started(ctx); err != nil {
+			return r.stop(err)
+		}
 	}
 	r.received, r.flushed = r.pos, r.hold.confirmedLSN()
 	// A reply resets the walsender's wait for one to a ping it sent before
