@@ -37,8 +37,9 @@ type hold struct {
 	exportMu sync.RWMutex
 	exported bool
 
-	confirm   atomic.Uint64 // the position the reader is done with
+	confirm   atomic.Uint64 // the position the server may be told the reader is done with
 	confirmed pglogrepl.LSN // what the server was told (under mu)
+	lag       lagged        // a permanent slot's positions handed out, not yet confirmed (see confirm.go)
 }
 
 // run is a Stream call in progress.
@@ -145,20 +146,18 @@ func (h *hold) Snapshot(ctx context.Context, table string) (engines.Snapshot, er
 	return sn, nil
 }
 
-// Confirm records that the reader is done with the changes up to pos.
+// Confirm records that the reader is done with the changes up to pos. On
+// a permanent slot the server is told only once the resume window has
+// passed (see confirm.go).
 func (h *hold) Confirm(pos engines.Position) {
 	l, err := lsnOf(pos)
 	if err != nil {
 		return
 	}
-	for {
-		cur := h.confirm.Load()
-		if uint64(l) <= cur {
-			return
-		}
-		if h.confirm.CompareAndSwap(cur, uint64(l)) {
-			break
-		}
+	if h.lagsConfirm() {
+		h.lag.handOut(l, time.Now())
+	} else {
+		h.raiseConfirm(l)
 	}
 	h.mu.Lock()
 	f := h.feed

@@ -30,6 +30,8 @@ func (h *hold) streamPermanent(ctx context.Context, from pglogrepl.LSN, tables [
 	}
 	s.log.Info("streaming from the configured slot", "slot", s.cfg.Slot, "from", position(from), "retained_wal_bytes", retained)
 	h.setConfirmed(held)
+	// The reader resumes from here: it needs nothing before (see confirm.go).
+	h.raiseConfirm(from)
 	f := newFeed(from)
 	rctx, cancel := context.WithCancel(ctx)
 	f.cancel, f.done = cancel, make(chan struct{})

@@ -10,6 +10,7 @@ import (
 	"github.com/vstreamd/vstreamd/engines"
 	"github.com/vstreamd/vstreamd/integration/faultproxy"
 	"github.com/vstreamd/vstreamd/integration/testdb"
+	"github.com/vstreamd/vstreamd/vstream"
 )
 
 // Streams on a configured (permanent) slot, found by the fault matrix
@@ -21,6 +22,51 @@ func text(v any) string {
 		return string(b)
 	}
 	return fmt.Sprint(v)
+}
+
+// TestPermanentSlotResumesTokensInFlight: a stream hands rows to a client
+// that receives only some of them (the rest are in flight when it, or
+// vstreamd, stops); another source (a new vstreamd) resumes from the last
+// token the client received and gets every row after it. The slot was
+// confirmed only up to where the stream started, not up to the rows
+// handed out (the resume window).
+func TestPermanentSlotResumesTokensInFlight(t *testing.T) {
+	p, db := startPostgres(t)
+	if _, err := db.Exec("CREATE TABLE t (id int PRIMARY KEY, v text)"); err != nil {
+		t.Fatal(err)
+	}
+	src1 := openSource(t, p, testdb.PGSuperUser, testdb.PGSuperPass, "shop", "?slot=vstreamd_inflight")
+	st := openAtCurrent(t, src1)
+	for i := 1; i <= 20; i++ {
+		if _, err := db.Exec("INSERT INTO t VALUES ($1, 'x')", i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var tokens []vstream.Token
+	for i := 1; i <= 20; i++ {
+		r, err := st.Next(ctx)
+		if err != nil {
+			t.Fatalf("row %d: %v", i, err)
+		}
+		tokens = append(tokens, r.Token)
+	}
+	// vstreamd stops: its stream tells the server what it confirms, last.
+	st.Close()
+	src1.Close()
+
+	src2 := openSource(t, p, testdb.PGSuperUser, testdb.PGSuperPass, "shop", "?slot=vstreamd_inflight")
+	st2 := openFrom(t, src2, &tokens[4])
+	for i := 6; i <= 20; i++ {
+		r, err := st2.Next(ctx)
+		if err != nil {
+			t.Fatalf("resuming after row 5 of 20 handed out: row %d: %v", i, err)
+		}
+		if got := text(r.Values[0]); got != fmt.Sprint(i) {
+			t.Fatalf("resuming after row 5: got row %s, want %d", got, i)
+		}
+	}
 }
 
 // TestPermanentSlotMovedWhileCutOff: while a stream's connection is down,
@@ -138,4 +184,47 @@ func TestPermanentSlotSnapshotBeforeStream(t *testing.T) {
 	if !errors.Is(err, done) {
 		t.Fatal(err)
 	}
+}
+
+// TestPermanentSlotSourceRestart: PostgreSQL shuts down while a stream
+// holds its confirmations back (the resume window): a WAL sender exits at
+// shutdown only once its client confirmed everything sent, so the stream
+// confirms when the server asks, and the server stops (fast shutdown, no
+// kill), restarts, and the stream continues with every row once.
+func TestPermanentSlotSourceRestart(t *testing.T) {
+	p, db := startPostgres(t)
+	if _, err := db.Exec("CREATE TABLE t (id int PRIMARY KEY)"); err != nil {
+		t.Fatal(err)
+	}
+	st := openAtCurrent(t, openSource(t, p, testdb.PGSuperUser, testdb.PGSuperPass, "shop", "?slot=vstreamd_restart"))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	next := func(want int) {
+		t.Helper()
+		r, err := st.Next(ctx)
+		if err != nil {
+			t.Fatalf("row %d: %v", want, err)
+		}
+		if got := text(r.Values[0]); got != fmt.Sprint(want) {
+			t.Fatalf("got row %s, want %d", got, want)
+		}
+	}
+	for i := 1; i <= 5; i++ {
+		if _, err := db.Exec("INSERT INTO t VALUES ($1)", i); err != nil {
+			t.Fatal(err)
+		}
+		next(i)
+	}
+	p.Restart(t) // fails if the server had to be killed
+	// The pool's connections died with the server: the first uses fail.
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		_, err := db.Exec("INSERT INTO t VALUES (6)")
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(err)
+		}
+	}
+	next(6)
 }

@@ -276,6 +276,15 @@ func (r *replication) copyData(data []byte) error {
 		}
 		r.received = max(r.received, k.ServerWALEnd)
 		if k.ReplyRequested {
+			// The stream reports unasked every idlePing, so the server asks
+			// when it must hear that what it sent is flushed: at shutdown, a
+			// walsender waits for that before it exits, and the server for
+			// the walsender. A confirmation held back by the resume window
+			// (confirm.go) would hold the shutdown up: outside a transaction,
+			// everything read is confirmed.
+			if r.hold.lagsConfirm() && !r.inTxn {
+				r.hold.raiseConfirm(r.pos)
+			}
 			return r.status(false)
 		}
 		return nil
@@ -379,8 +388,6 @@ func (r *replication) stop(cause error) error {
 	}
 	return cause
 }
-
-func (h *hold) confirmTarget() pglogrepl.LSN { return pglogrepl.LSN(h.confirm.Load()) }
 
 func (h *hold) confirmedLSN() pglogrepl.LSN {
 	h.mu.Lock()
