@@ -88,7 +88,7 @@ func runFaults(t *testing.T, src faultSource, name string, seed int64, p runPara
 	}
 	t.Logf("run %s: seed %d, %d rows, chunks of %d, writer pause %v, faults %s", name, seed, p.seedRows, p.chunkRows, p.pause, strings.Join(names, ", "))
 	r := &faultRun{t: t, src: src, name: name, table: "t_" + name, rng: rand.New(rand.NewSource(seed)), params: p, logs: &recLog{}}
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	ctx, cancel := context.WithTimeout(context.Background(), wait) // for the setup
 	defer cancel()
 	if err := src.createTable(ctx, r.table); err != nil {
 		t.Fatalf("creating %s: %v", r.table, err)
@@ -131,7 +131,9 @@ func runFaults(t *testing.T, src faultSource, name string, seed int64, p runPara
 	r.fol.stop()
 	r.fol.catchUp()
 
-	rows, err := src.selectAll(ctx, r.table)
+	sctx, scancel := context.WithTimeout(context.Background(), wait)
+	defer scancel()
+	rows, err := src.selectAll(sctx, r.table)
 	if err != nil {
 		t.Fatalf("SELECT * FROM %s on the source: %v", r.table, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"math/rand"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -24,6 +25,8 @@ type faultWriter struct {
 	rng   *rand.Rand
 	maxID int64
 	pause time.Duration // between transactions
+
+	held atomic.Bool // no transactions while set (see hold)
 
 	model map[int64]bool // keys present, as far as the writer knows
 	dirty bool           // a transaction's outcome is unknown: read the keys again
@@ -138,6 +141,13 @@ func (w *faultWriter) txn(ctx context.Context) error {
 // faults make them; after one the writer waits a little.
 func (w *faultWriter) run(ctx context.Context) {
 	for ctx.Err() == nil {
+		if w.held.Load() {
+			select {
+			case <-ctx.Done():
+			case <-time.After(5 * time.Millisecond):
+			}
+			continue
+		}
 		tctx, cancel := context.WithTimeout(ctx, wait)
 		err := w.txn(tctx)
 		cancel()
@@ -160,6 +170,11 @@ func (w *faultWriter) run(ctx context.Context) {
 		}
 	}
 }
+
+// hold stops (true) or resumes (false) the writer's transactions: while a
+// slowed connection carries a large transaction, the writer's own traffic
+// could exceed the rate, and the stream would never catch up.
+func (w *faultWriter) hold(on bool) { w.held.Store(on) }
 
 // stats returns the commits and failures so far.
 func (w *faultWriter) stats() (commits, failures int, lastErr error) {

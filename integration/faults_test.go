@@ -79,6 +79,7 @@ var (
 		name: "connection cut mid-transaction",
 		inject: func(r *faultRun) {
 			r.waitProgress(5, "before the large transaction")
+			r.writer.hold(true) // the slowed connection carries the large transaction only
 			r.srcProxy.Slow(int64(64<<10 + r.rng.Intn(192<<10)))
 			n := 500 + r.rng.Intn(1500)
 			base := int64(bigBase + r.bigTxns*100_000)
@@ -94,6 +95,7 @@ var (
 			st := r.waitFollower(fmt.Sprintf("%d rows of the large transaction", k), func(s followerState) bool { return s.bigRows-before >= k })
 			r.srcProxy.Cut()
 			r.srcProxy.Slow(0)
+			r.writer.hold(false)
 			r.note("connection cut when the client had %d of the large transaction's %d rows", st.bigRows-before, ops)
 			r.waitProgress(5, "after the cut")
 			r.srcProxy.Cut() // and one at a random moment
