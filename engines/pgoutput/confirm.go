@@ -29,7 +29,10 @@ import (
 //   - the position a stream starts from: the client showed that token, so
 //     it needs nothing before it.
 //
-// The cost is WAL: the slot retains about ResumeWindow's worth more.
+// The cost is WAL: the slot retains about ResumeWindow's worth more. And
+// at a server shutdown, when a WAL sender waits for its client to confirm
+// everything it sent, the stream hangs up and reconnects rather than
+// confirm (see copyData).
 
 // lagged holds positions handed out until they are ResumeWindow old.
 type lagged struct {

@@ -187,19 +187,24 @@ func TestPermanentSlotSnapshotBeforeStream(t *testing.T) {
 }
 
 // TestPermanentSlotSourceRestart: PostgreSQL shuts down while a stream
-// holds its confirmations back (the resume window): a WAL sender exits at
-// shutdown only once its client confirmed everything sent, so the stream
-// confirms when the server asks, and the server stops (fast shutdown, no
-// kill), restarts, and the stream continues with every row once.
+// holds its confirmations back (the resume window). A WAL sender exits at
+// shutdown only once its client confirmed everything sent; the stream hangs
+// up instead of confirming what its client may not have received, so the
+// server stops (fast shutdown, no kill) and restarts, the stream continues
+// with every row once, and afterwards a new stream still resumes from the
+// first row's token.
 func TestPermanentSlotSourceRestart(t *testing.T) {
 	p, db := startPostgres(t)
 	if _, err := db.Exec("CREATE TABLE t (id int PRIMARY KEY)"); err != nil {
 		t.Fatal(err)
 	}
-	st := openAtCurrent(t, openSource(t, p, testdb.PGSuperUser, testdb.PGSuperPass, "shop", "?slot=vstreamd_restart"))
+	const url = "?slot=vstreamd_restart"
+	src := openSource(t, p, testdb.PGSuperUser, testdb.PGSuperPass, "shop", url)
+	st := openAtCurrent(t, src)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	next := func(want int) {
+	var tokens []vstream.Token
+	next := func(st *vstream.Stream, want int) {
 		t.Helper()
 		r, err := st.Next(ctx)
 		if err != nil {
@@ -208,12 +213,13 @@ func TestPermanentSlotSourceRestart(t *testing.T) {
 		if got := text(r.Values[0]); got != fmt.Sprint(want) {
 			t.Fatalf("got row %s, want %d", got, want)
 		}
+		tokens = append(tokens, r.Token)
 	}
 	for i := 1; i <= 5; i++ {
 		if _, err := db.Exec("INSERT INTO t VALUES ($1)", i); err != nil {
 			t.Fatal(err)
 		}
-		next(i)
+		next(st, i)
 	}
 	p.Restart(t) // fails if the server had to be killed
 	// The pool's connections died with the server: the first uses fail.
@@ -226,5 +232,12 @@ func TestPermanentSlotSourceRestart(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	next(6)
+	next(st, 6)
+	st.Close()
+	src.Close()
+
+	st2 := openFrom(t, openSource(t, p, testdb.PGSuperUser, testdb.PGSuperPass, "shop", url), &tokens[0])
+	for i := 2; i <= 6; i++ {
+		next(st2, i)
+	}
 }

@@ -278,12 +278,16 @@ func (r *replication) copyData(data []byte) error {
 		if k.ReplyRequested {
 			// The stream reports unasked every idlePing, so the server asks
 			// when it must hear that what it sent is flushed: at shutdown, a
-			// walsender waits for that before it exits, and the server for
-			// the walsender. A confirmation held back by the resume window
-			// (confirm.go) would hold the shutdown up: outside a transaction,
-			// everything read is confirmed.
-			if r.hold.lagsConfirm() && !r.inTxn {
-				r.hold.raiseConfirm(r.pos)
+			// WAL sender waits for that before it exits, and the server for
+			// the WAL sender. A confirmation held back by the resume window
+			// (confirm.go) would hold the shutdown up, and confirming what
+			// clients may not have received would make their tokens
+			// unresumable: the stream hangs up and reconnects instead.
+			if r.hold.lagsConfirm() && r.hold.confirmTarget() < k.ServerWALEnd {
+				r.broken = true
+				return engines.Errorf(engines.ErrSourceUnavailable,
+					"PostgreSQL %s asks the stream to confirm everything it sent (it is shutting down?): the stream reconnects instead, keeping the positions its clients may resume from",
+					r.src.cfg.Redacted)
 			}
 			return r.status(false)
 		}
