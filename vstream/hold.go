@@ -3,6 +3,7 @@ package vstream
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/vstreamd/vstreamd/engines"
 )
@@ -74,6 +75,15 @@ func (h *heldSource) Stream(ctx context.Context, from engines.Position, tables [
 }
 
 func (h *heldSource) Confirm(pos engines.Position) { h.hold.Confirm(pos) }
+
+// ReconnectWindow is the source's (see Reconnector), 0 without one: a copy
+// through a hold retries its chunks while the source's stream reconnects.
+func (h *heldSource) ReconnectWindow() time.Duration {
+	if r, ok := h.Source.(Reconnector); ok {
+		return r.ReconnectWindow()
+	}
+	return 0
+}
 
 // confirmer is a source that wants to know which positions a reader is
 // done with (see engines.Hold.Confirm).

@@ -37,9 +37,17 @@ type Config struct {
 	// Reconnect is how long a stream on a permanent slot keeps trying to
 	// re-establish a broken replication connection (parameter reconnect).
 	Reconnect time.Duration
+	// ResumeWindow is how long the positions a stream on a permanent slot
+	// delivered stay resumable at least (parameter resume_window): the slot
+	// is confirmed up to positions delivered that long ago, and up to where
+	// a stream resumes (see confirm.go).
+	ResumeWindow time.Duration
 	// Status is how often standby status updates are sent while streaming.
 	Status time.Duration
 }
+
+// DefaultResumeWindow is Config.ResumeWindow when the URL does not set it.
+const DefaultResumeWindow = 5 * time.Minute
 
 var identRe = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
 
@@ -47,7 +55,7 @@ var identRe = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
 // vstreamd does not know are passed to the driver (sslmode, connect_timeout
 // …). Errors never show the password.
 func ParseURL(u *url.URL) (Config, error) {
-	cfg := Config{Schema: "public", Reconnect: 30 * time.Second, Status: 10 * time.Second}
+	cfg := Config{Schema: "public", Reconnect: 30 * time.Second, ResumeWindow: DefaultResumeWindow, Status: 10 * time.Second}
 	if u.Scheme != "postgres" && u.Scheme != "postgresql" {
 		return cfg, fmt.Errorf("%w: scheme %q is not postgres", engines.ErrMisconfigured, u.Scheme)
 	}
@@ -77,13 +85,18 @@ func ParseURL(u *url.URL) (Config, error) {
 			}
 		}
 	}
-	if v := q.Get("reconnect"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < 0 {
-			return cfg, fmt.Errorf("%w: URL parameter reconnect=%q: want a duration such as 30s", engines.ErrMisconfigured, v)
+	for _, p := range []struct {
+		name, example string
+		dst           *time.Duration
+	}{{"reconnect", "30s", &cfg.Reconnect}, {"resume_window", "5m", &cfg.ResumeWindow}} {
+		if v := q.Get(p.name); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 0 {
+				return cfg, fmt.Errorf("%w: URL parameter %s=%q: want a duration such as %s", engines.ErrMisconfigured, p.name, v, p.example)
+			}
+			*p.dst = d
 		}
-		cfg.Reconnect = d
-		q.Del("reconnect")
+		q.Del(p.name)
 	}
 	if !q.Has("sslmode") {
 		q.Set("sslmode", "prefer")

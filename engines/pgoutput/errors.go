@@ -2,6 +2,7 @@ package pgoutput
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net"
@@ -43,7 +44,7 @@ func (s *Source) classify(err error) error {
 	}
 	var ne net.Error
 	var ce *pgconn.ConnectError
-	if errors.As(err, &ce) || errors.As(err, &ne) || strings.Contains(err.Error(), "connection refused") ||
+	if errors.As(err, &ce) || errors.As(err, &ne) || errors.Is(err, driver.ErrBadConn) || strings.Contains(err.Error(), "connection refused") ||
 		strings.Contains(err.Error(), "conn closed") || strings.Contains(err.Error(), "unexpected EOF") {
 		return engines.Errorf(engines.ErrSourceUnavailable, "PostgreSQL %s is unreachable: %v", where, engines.Scrub(err.Error(), s.password))
 	}

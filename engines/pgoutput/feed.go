@@ -136,15 +136,27 @@ func (f *feed) resume(mark pglogrepl.LSN) {
 	f.mu.Lock()
 	f.paused--
 	if mark != 0 {
-		i := 0
-		for i < len(f.marks) && f.marks[i] < mark {
-			i++
-		}
-		f.marks = slices.Insert(f.marks, i, mark)
+		f.addMark(mark)
 	}
 	close(f.wake)
 	f.wake = make(chan struct{})
 	f.mu.Unlock()
+}
+
+// mark registers the position of a snapshot taken before the feed's
+// stream reached it (see resume).
+func (f *feed) mark(pos pglogrepl.LSN) {
+	f.mu.Lock()
+	f.addMark(pos)
+	f.mu.Unlock()
+}
+
+func (f *feed) addMark(pos pglogrepl.LSN) {
+	i := 0
+	for i < len(f.marks) && f.marks[i] < pos {
+		i++
+	}
+	f.marks = slices.Insert(f.marks, i, pos)
 }
 
 // stream sends the entries after from, then new ones as they come, until

@@ -28,14 +28,18 @@ type hold struct {
 	feed     *feed         // the slot's replication, once started
 	closed   bool
 	snapName string // the exported snapshot, importable while exported
+	// marks are the positions of snapshots taken on a configured slot while
+	// no feed ran: the next feed marks them (see feed.pause).
+	marks []pglogrepl.LSN
 
 	// exportMu guards the exported snapshot: imports hold it for reading,
 	// the first START_REPLICATION (which ends the export) for writing.
 	exportMu sync.RWMutex
 	exported bool
 
-	confirm   atomic.Uint64 // the position the reader is done with
+	confirm   atomic.Uint64 // the position the server may be told the reader is done with
 	confirmed pglogrepl.LSN // what the server was told (under mu)
+	lag       lagged        // a permanent slot's positions handed out, not yet confirmed (see confirm.go)
 }
 
 // run is a Stream call in progress.
@@ -116,7 +120,21 @@ func (h *hold) Snapshot(ctx context.Context, table string) (engines.Snapshot, er
 	f := h.feed
 	h.mu.Unlock()
 	if f == nil {
-		return h.src.exportedSnapshot(ctx, table)
+		sn, err := h.src.exportedSnapshot(ctx, table)
+		if err == nil && h.src.cfg.Slot != "" {
+			// A stream of the configured slot that starts behind this
+			// snapshot must stop exactly at its position: the next feed
+			// marks it (a stream resumed in the copy phase reads its chunk
+			// before it starts streaming).
+			h.mu.Lock()
+			if h.feed != nil {
+				h.feed.mark(sn.pos)
+			} else {
+				h.marks = append(h.marks, sn.pos)
+			}
+			h.mu.Unlock()
+		}
+		return sn, err
 	}
 	f.pause()
 	sn, err := h.src.exportedSnapshot(ctx, table)
@@ -128,20 +146,18 @@ func (h *hold) Snapshot(ctx context.Context, table string) (engines.Snapshot, er
 	return sn, nil
 }
 
-// Confirm records that the reader is done with the changes up to pos.
+// Confirm records that the reader is done with the changes up to pos. On
+// a permanent slot the server is told only once the resume window has
+// passed (see confirm.go).
 func (h *hold) Confirm(pos engines.Position) {
 	l, err := lsnOf(pos)
 	if err != nil {
 		return
 	}
-	for {
-		cur := h.confirm.Load()
-		if uint64(l) <= cur {
-			return
-		}
-		if h.confirm.CompareAndSwap(cur, uint64(l)) {
-			break
-		}
+	if h.lagsConfirm() {
+		h.lag.handOut(l, time.Now())
+	} else {
+		h.raiseConfirm(l)
 	}
 	h.mu.Lock()
 	f := h.feed

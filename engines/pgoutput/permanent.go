@@ -30,11 +30,19 @@ func (h *hold) streamPermanent(ctx context.Context, from pglogrepl.LSN, tables [
 	}
 	s.log.Info("streaming from the configured slot", "slot", s.cfg.Slot, "from", position(from), "retained_wal_bytes", retained)
 	h.setConfirmed(held)
+	// The reader resumes from here: it needs nothing before (see confirm.go).
+	h.raiseConfirm(from)
 	f := newFeed(from)
 	rctx, cancel := context.WithCancel(ctx)
 	f.cancel, f.done = cancel, make(chan struct{})
 	h.mu.Lock()
 	h.feed = f // copy snapshots taken meanwhile mark this stream
+	for _, m := range h.marks {
+		if m > from {
+			f.mark(m) // and those taken before it started
+		}
+	}
+	h.marks = nil
 	h.mu.Unlock()
 	go func() {
 		defer close(f.done)
@@ -67,7 +75,8 @@ func (h *hold) readPermanent(ctx context.Context, f *feed, from pglogrepl.LSN, t
 		conn, err := s.dialReplication(ctx)
 		if err == nil {
 			rs := &replication{src: s, hold: h, conn: conn, slot: s.cfg.Slot, pos: pos, skipRows: sentRows,
-				send: func([]engines.Event) error { return nil }}
+				send:    func([]engines.Event) error { return nil },
+				started: func(ctx context.Context) error { return s.checkSlot(ctx, pos) }}
 			rs.sink = func(es []entry) error { return f.append(ctx, es, func() { rs.status(false) }) }
 			err = rs.run(ctx, tables)
 			conn.Close(context.Background())
@@ -75,10 +84,7 @@ func (h *hold) readPermanent(ctx context.Context, f *feed, from pglogrepl.LSN, t
 				downSince = time.Time{}
 			}
 			pos = rs.pos
-			sentRows = 0
-			if rs.inTxn {
-				sentRows = rs.skipRows + rs.txnSent // skipRows is 0 once a commit passed
-			}
+			sentRows = rs.rowsSent()
 			if ctx.Err() != nil {
 				return context.Cause(ctx)
 			}
@@ -99,6 +105,26 @@ func (h *hold) readPermanent(ctx context.Context, f *feed, from pglogrepl.LSN, t
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
+}
+
+// checkSlot checks, once this stream has the configured slot (no other
+// stream can move it any more), that the slot still holds the changes
+// after pos. PostgreSQL starts a slot's replication at its
+// confirmed_flush_lsn when asked for an earlier position, silently: the
+// changes in between would be lost. The slot may have moved since the
+// stream checked it before starting (slotState): another stream of the
+// slot ending, or an administrator.
+func (s *Source) checkSlot(ctx context.Context, pos pglogrepl.LSN) error {
+	held, _, err := s.slotState(ctx)
+	if err != nil {
+		return err
+	}
+	if held > pos {
+		return engines.AtPosition(position(pos), engines.Errorf(engines.ErrPositionUnavailable,
+			"PostgreSQL %s: slot %s was confirmed up to %s, past position %s where this stream continues (another stream of the slot, or an administrator, moved it): the changes in between are gone; start afresh with pos > ''",
+			s.cfg.Redacted, s.cfg.Slot, position(held), position(pos)))
+	}
+	return nil
 }
 
 // ensureSlot creates the configured slot if it does not exist.

@@ -34,6 +34,13 @@ func openThrough(t *testing.T, proxy *faultproxy.Proxy, params string) *pgoutput
 
 // openAtCurrent opens a session stream of table t from now.
 func openAtCurrent(t *testing.T, src *pgoutput.Source) *vstream.Stream {
+	return openFrom(t, src, nil)
+}
+
+// openFrom opens a session stream of table t (with a session of its own)
+// after token from, or from now if from is nil.
+func openFrom(t *testing.T, src *pgoutput.Source, from *vstream.Token) *vstream.Stream {
+	t.Helper()
 	ctx := context.Background()
 	tbl, err := src.Table(ctx, "t")
 	if err != nil {
@@ -48,12 +55,14 @@ func openAtCurrent(t *testing.T, src *pgoutput.Source) *vstream.Stream {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cur, err := held.Current(ctx)
-	if err != nil {
-		t.Fatal(err)
+	if from == nil {
+		cur, err := held.Current(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		from = &vstream.Token{Keyspace: "ks", Table: "t", Pos: cur}
 	}
-	st, err := vstream.Open(ctx, vstream.Config{Keyspace: "ks", Table: tbl, Source: held},
-		vstream.Options{From: vstream.Token{Keyspace: "ks", Table: "t", Pos: cur}})
+	st, err := vstream.Open(ctx, vstream.Config{Keyspace: "ks", Table: tbl, Source: held}, vstream.Options{From: *from})
 	if err != nil {
 		t.Fatal(err)
 	}

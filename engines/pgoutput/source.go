@@ -194,7 +194,7 @@ func (s *Source) Hold(ctx context.Context, table string) (engines.Hold, error) {
 			return nil, err
 		}
 	}
-	h := &hold{src: s}
+	h := &hold{src: s, lag: lagged{window: s.cfg.ResumeWindow}}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {

@@ -127,7 +127,10 @@ type replication struct {
 	send func([]engines.Event) error
 	// sink, if set, takes the events instead of send, with their
 	// transactions' commit positions (a hold's feed).
-	sink    func([]entry) error
+	sink func([]entry) error
+	// started, if set, runs once the server accepted START_REPLICATION;
+	// an error ends the replication.
+	started func(ctx context.Context) error
 	entries []entry
 	final   pglogrepl.LSN // the commit LSN of the transaction being read
 	broken  bool          // the connection cannot be used again
@@ -170,6 +173,11 @@ func (r *replication) run(ctx context.Context, tables []string) error {
 		r.broken = true
 		return r.src.classify(err)
 	}
+	if r.started != nil {
+		if err := r.started(ctx); err != nil {
+			return r.stop(err)
+		}
+	}
 	r.received, r.flushed = r.pos, r.hold.confirmedLSN()
 	// A reply resets the walsender's wait for one to a ping it sent before
 	// (on an earlier stream of this connection): it pings again as soon as
@@ -183,6 +191,19 @@ func (r *replication) run(ctx context.Context, tables []string) error {
 		return r.stop(err)
 	}
 	return r.loop(ctx)
+}
+
+// rowsSent is how many rows of the transaction after r.pos the stream had
+// sent when it ended: the next attempt replays that transaction from its
+// start and drops them. An attempt that ended before the transaction's
+// commit, even before its Begin, still owes the rows an earlier attempt
+// sent (skipRows); a commit clears them.
+func (r *replication) rowsSent() int {
+	n := r.skipRows
+	if r.inTxn {
+		n += r.txnSent
+	}
+	return n
 }
 
 // idlePing is how long a stream waits for input before it asks the server
@@ -259,6 +280,19 @@ func (r *replication) copyData(data []byte) error {
 		}
 		r.received = max(r.received, k.ServerWALEnd)
 		if k.ReplyRequested {
+			// The stream reports unasked every idlePing, so the server asks
+			// when it must hear that what it sent is flushed: at shutdown, a
+			// WAL sender waits for that before it exits, and the server for
+			// the WAL sender. A confirmation held back by the resume window
+			// (confirm.go) would hold the shutdown up, and confirming what
+			// clients may not have received would make their tokens
+			// unresumable: the stream hangs up and reconnects instead.
+			if r.hold.lagsConfirm() && r.hold.confirmTarget() < k.ServerWALEnd {
+				r.broken = true
+				return engines.Errorf(engines.ErrSourceUnavailable,
+					"PostgreSQL %s asks the stream to confirm everything it sent (it is shutting down?): the stream reconnects instead, keeping the positions its clients may resume from",
+					r.src.cfg.Redacted)
+			}
 			return r.status(false)
 		}
 		return nil
@@ -400,8 +434,6 @@ func (r *replication) stop(cause error) error {
 	}
 	return cause
 }
-
-func (h *hold) confirmTarget() pglogrepl.LSN { return pglogrepl.LSN(h.confirm.Load()) }
 
 func (h *hold) confirmedLSN() pglogrepl.LSN {
 	h.mu.Lock()
