@@ -86,18 +86,6 @@ func (s *Stream) readChunkOnce(ctx context.Context) error {
 		s.cfg.State.copyStarted(s.now(), est)
 	}
 	c, took, err := s.takeAhead(ctx)
-	if c != nil && s.pos != "" {
-		// A chunk read ahead may be older than the stream by now: catching
-		// up with the chunk before can pass several positions at once
-		// (engines merge the commits of other tables' transactions), and
-		// the changes passed were dropped for keys the copy had not
-		// reached. A fresh snapshot is never older than the stream.
-		if cmp, err := s.src.ComparePositions(c.pos, s.pos); err != nil {
-			return err
-		} else if cmp < 0 {
-			c = nil
-		}
-	}
 	if c == nil && err == nil {
 		c, took, err = s.scanChunk(ctx, s.lastKey, s.cfg.ChunkRows)
 	}
@@ -175,9 +163,13 @@ func (s *Stream) readAhead(ctx context.Context, after []any, limit int) {
 	}()
 }
 
-// takeAhead returns the chunk read ahead, if it is the next one (nil, nil
-// otherwise). A failed read ahead is not an error: the chunk is read again,
-// with readChunk's retries.
+// takeAhead returns the chunk read ahead, if it is the next one and not
+// older than the stream (nil, nil otherwise). A failed read ahead is not an
+// error: the chunk is read again, with readChunk's retries. Nor is one the
+// stream has passed meanwhile: catching up with the chunk before can pass
+// several positions at once (engines merge the commits of other tables'
+// transactions), and the changes passed were dropped for keys the copy had
+// not reached; a fresh snapshot is never older than the stream.
 func (s *Stream) takeAhead(ctx context.Context) (*chunk, time.Duration, error) {
 	a := s.ahead
 	if a == nil {
@@ -194,6 +186,15 @@ func (s *Stream) takeAhead(ctx context.Context) (*chunk, time.Duration, error) {
 	a.cancel()
 	if a.err != nil || !sameKey(a.c.after, s.lastKey) {
 		return nil, 0, nil
+	}
+	if s.pos != "" {
+		cmp, err := s.src.ComparePositions(a.c.pos, s.pos)
+		if err != nil {
+			return nil, 0, err
+		}
+		if cmp < 0 {
+			return nil, 0, nil
+		}
 	}
 	return a.c, a.took, nil
 }
