@@ -324,12 +324,35 @@ func TestPostgresSessionSlots(t *testing.T) {
 
 // TestPostgresPaging (contract §4, as TestSessionPaging on the embedded
 // engine): repeating VSTREAM … LIMIT 3 in a session pages through the
-// copy (chunks of 2 rows, each read in its own exported snapshot after
-// the first) and then through the changes, cutting transactions, with
-// nothing lost or repeated.
+// copy (chunks of 2 rows) and then through the changes, cutting
+// transactions, with nothing lost or repeated. With a snapshot per chunk
+// a row updated between pages is copied with its new value; with chunks
+// sharing the snapshot taken before the update (snapshot_reuse, made long
+// here so that the test does not depend on its speed) it is copied with
+// its old value and the update follows.
 func TestPostgresPaging(t *testing.T) {
 	t.Parallel()
-	p, s := pgServer(t, &server.Config{DefaultLimit: server.DefaultLimit, ChunkRows: 2}, pgCorder)
+	for _, tc := range []struct {
+		name, params string
+		row5         []string
+		copied       string // the copy state at its end: rows 1-8 copied, or row 8 inserted after the snapshot
+	}{
+		{"snapshot per chunk", "?snapshot_reuse=0", []string{"+ 5 3 s5 51"}, "done 8 8"},
+		{"shared snapshots", "?snapshot_reuse=1m", []string{"+ 5 3 s5 50", "* 5 3 s5 51"}, "done 7 7"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			testPostgresPaging(t, tc.params, tc.row5, tc.copied)
+		})
+	}
+}
+
+func testPostgresPaging(t *testing.T, params string, row5 []string, copied string) {
+	p := testdb.StartPostgres(t, testdb.PostgresOptions{})
+	p.CreateDatabase(t, "shop")
+	p.Exec(t, "shop", pgCorder)
+	s := pgVStreamd(t, &server.Config{DefaultLimit: server.DefaultLimit, ChunkRows: 2},
+		map[string]string{"pg": p.URL(testdb.PGSuperUser, testdb.PGSuperPass, "shop") + params})
 	admin := p.Admin(t, "shop")
 	seedOrders(t, admin, 1, 7)
 	c := olap(t, s, "pg")
@@ -354,10 +377,10 @@ func TestPostgresPaging(t *testing.T) {
 		}
 	}
 	// The copy resumes after key 3: row 2's update is a change, row 5 is
-	// copied with its new price, row 8 is copied.
-	wantAll := []string{"* 2 3 s2 21", "+ 4 2 NULL 40", "+ 5 3 s5 51", "+ 6 1 s6 60", "+ 7 2 s7 70", "+ 8 1 s8 80"}
+	// copied (then updated, see row5), row 8 is copied or inserted.
+	wantAll := append(append([]string{"* 2 3 s2 21", "+ 4 2 NULL 40"}, row5...), "+ 6 1 s6 60", "+ 7 2 s7 70", "+ 8 1 s8 80")
 	equalLines(t, "pages 2.. (sorted by key)", sortedLines(append([]string(nil), all...)), wantAll...)
-	equalLines(t, "copy state after the copy", queryLines(t, c, state), "done 8 8")
+	equalLines(t, "copy state after the copy", queryLines(t, c, state), copied)
 
 	// Pages of changes made while a page waits, then cut in the middle of
 	// a 5-row transaction.

@@ -131,6 +131,9 @@ func (s *Stream) scanChunk(ctx context.Context, after []any, limit int) (*chunk,
 		return nil, 0, s.schemaChanged(snap.Position())
 	}
 	c := &chunk{pos: snap.Position(), after: after, limit: limit}
+	if limit > 0 {
+		c.rows = make([][]any, 0, min(limit, MaxChunkRows)) // no regrowth (copying every row pointer) while reading
+	}
 	err = snap.Scan(ctx, after, limit, func(row []any) error {
 		c.rows = append(c.rows, row)
 		return nil

@@ -42,12 +42,20 @@ type Config struct {
 	// is confirmed up to positions delivered that long ago, and up to where
 	// a stream resumes (see confirm.go).
 	ResumeWindow time.Duration
+	// SnapshotReuse is how long a snapshot exported for a copy chunk
+	// serves the chunks after it (parameter snapshot_reuse; 0: every chunk
+	// takes its own). See export.go.
+	SnapshotReuse time.Duration
 	// Status is how often standby status updates are sent while streaming.
 	Status time.Duration
 }
 
-// DefaultResumeWindow is Config.ResumeWindow when the URL does not set it.
-const DefaultResumeWindow = 5 * time.Minute
+// Defaults of Config.ResumeWindow and Config.SnapshotReuse when the URL
+// does not set them.
+const (
+	DefaultResumeWindow  = 5 * time.Minute
+	DefaultSnapshotReuse = time.Second
+)
 
 var identRe = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
 
@@ -55,7 +63,8 @@ var identRe = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
 // vstreamd does not know are passed to the driver (sslmode, connect_timeout
 // …). Errors never show the password.
 func ParseURL(u *url.URL) (Config, error) {
-	cfg := Config{Schema: "public", Reconnect: 30 * time.Second, ResumeWindow: DefaultResumeWindow, Status: 10 * time.Second}
+	cfg := Config{Schema: "public", Reconnect: 30 * time.Second, ResumeWindow: DefaultResumeWindow,
+		SnapshotReuse: DefaultSnapshotReuse, Status: 10 * time.Second}
 	if u.Scheme != "postgres" && u.Scheme != "postgresql" {
 		return cfg, fmt.Errorf("%w: scheme %q is not postgres", engines.ErrMisconfigured, u.Scheme)
 	}
@@ -88,7 +97,8 @@ func ParseURL(u *url.URL) (Config, error) {
 	for _, p := range []struct {
 		name, example string
 		dst           *time.Duration
-	}{{"reconnect", "30s", &cfg.Reconnect}, {"resume_window", "5m", &cfg.ResumeWindow}} {
+	}{{"reconnect", "30s", &cfg.Reconnect}, {"resume_window", "5m", &cfg.ResumeWindow},
+		{"snapshot_reuse", "1s", &cfg.SnapshotReuse}} {
 		if v := q.Get(p.name); v != "" {
 			d, err := time.ParseDuration(v)
 			if err != nil || d < 0 {

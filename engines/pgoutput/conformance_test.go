@@ -15,8 +15,9 @@ import (
 
 // harness runs the conformance suite on a throwaway PostgreSQL.
 type harness struct {
-	db  *sql.DB
-	src *pgoutput.Source
+	db     *sql.DB
+	src    *pgoutput.Source
+	shares bool // the source shares snapshots among copy chunks
 }
 
 func (h *harness) Source(testing.TB) engines.Source { return h.src }
@@ -55,10 +56,16 @@ func openSource(tb testing.TB, p *testdb.Postgres, user, pass, db, params string
 	return src
 }
 
+// TestConformance runs the suite with the defaults: copy chunks share
+// snapshots (snapshot_reuse, see SharesSnapshots).
 func TestConformance(t *testing.T) {
 	p, db := startPostgres(t)
-	conformance.Run(t, &harness{db: db, src: openSource(t, p, testdb.PGSuperUser, testdb.PGSuperPass, "shop", "")})
+	conformance.Run(t, &harness{db: db, src: openSource(t, p, testdb.PGSuperUser, testdb.PGSuperPass, "shop", ""), shares: true})
 }
+
+// SharesSnapshots: with snapshot_reuse on (the default), the chunks of a
+// copy taken within a second share one snapshot.
+func (h *harness) SharesSnapshots() bool { return h.shares }
 
 // KeyOnlyDeletes: the suite's tables keep PostgreSQL's default REPLICA
 // IDENTITY, whose deletes carry the key only.
@@ -111,8 +118,10 @@ func (h *slotHarness) Purge(tb testing.TB) {
 	}
 }
 
-// TestConformancePermanentSlot runs the suite on a configured slot.
+// TestConformancePermanentSlot runs the suite on a configured slot, each
+// copy chunk in a snapshot of its own (snapshot_reuse=0): changes made
+// between chunks are caught up with between them.
 func TestConformancePermanentSlot(t *testing.T) {
 	p, db := startPostgres(t)
-	conformance.Run(t, &slotHarness{harness{db: db, src: openSource(t, p, testdb.PGSuperUser, testdb.PGSuperPass, "shop", "?slot=vstreamd_test")}})
+	conformance.Run(t, &slotHarness{harness{db: db, src: openSource(t, p, testdb.PGSuperUser, testdb.PGSuperPass, "shop", "?slot=vstreamd_test&snapshot_reuse=0")}})
 }

@@ -27,7 +27,8 @@ type hold struct {
 	running  *run          // the stream reading the slot
 	feed     *feed         // the slot's replication, once started
 	closed   bool
-	snapName string // the exported snapshot, importable while exported
+	snapName string  // the exported snapshot, importable while exported
+	exp      *export // the export copy chunks share, once snapName is gone (see export.go)
 	// marks are the positions of snapshots taken on a configured slot while
 	// no feed ran: the next feed marks them (see feed.pause).
 	marks []pglogrepl.LSN
@@ -94,8 +95,11 @@ func (h *hold) Current(ctx context.Context) (engines.Position, error) {
 }
 
 // Snapshot reads the hold's exported snapshot while it lasts (the first
-// copy chunks: exactly at the slot's consistent point), then snapshots of
-// short-lived slots.
+// copy chunks: exactly at the slot's consistent point), then snapshots
+// exported by short-lived slots, each shared by the chunks of the next
+// SnapshotReuse. Positions never go back: a later export replaces an older
+// one, and the stream stops exactly at each export's position (a mark), so
+// the chunks that share it are never older than the stream.
 func (h *hold) Snapshot(ctx context.Context, table string) (engines.Snapshot, error) {
 	if err := h.src.ensurePublished(ctx, []string{table}); err != nil {
 		return nil, err
@@ -117,33 +121,78 @@ func (h *hold) Snapshot(ctx context.Context, table string) (engines.Snapshot, er
 		h.exportMu.RUnlock()
 	}
 	h.mu.Lock()
-	f := h.feed
+	f, e := h.feed, h.exp
 	h.mu.Unlock()
-	if f == nil {
-		sn, err := h.src.exportedSnapshot(ctx, table)
-		if err == nil && h.src.cfg.Slot != "" {
-			// A stream of the configured slot that starts behind this
-			// snapshot must stop exactly at its position: the next feed
-			// marks it (a stream resumed in the copy phase reads its chunk
-			// before it starts streaming).
-			h.mu.Lock()
-			if h.feed != nil {
-				h.feed.mark(sn.pos)
-			} else {
-				h.marks = append(h.marks, sn.pos)
-			}
-			h.mu.Unlock()
+	if e != nil && e.fresh(h.src.cfg.SnapshotReuse) {
+		sn, err := e.snapshot(ctx, h.src, table)
+		if err == nil {
+			return sn, nil
 		}
-		return sn, err
+		if errors.Is(err, context.Canceled) {
+			return nil, err
+		}
 	}
-	f.pause()
-	sn, err := h.src.exportedSnapshot(ctx, table)
+	if f != nil {
+		// The stream must stop exactly at the new snapshot's position: it
+		// waits while the position is taken, then marks it.
+		f.pause()
+	}
+	e, err := h.src.newExport(ctx)
+	if f != nil {
+		if err != nil {
+			f.resume(0)
+		} else {
+			f.resume(e.pos)
+		}
+	}
 	if err != nil {
-		f.resume(0)
 		return nil, err
 	}
-	f.resume(sn.pos)
+	if f == nil && h.src.cfg.Slot != "" {
+		// A stream of the configured slot that starts behind this snapshot
+		// must stop exactly at its position: the next feed marks it (a
+		// stream resumed in the copy phase reads its chunk before it starts
+		// streaming).
+		h.mu.Lock()
+		if h.feed != nil {
+			h.feed.mark(e.pos)
+		} else {
+			h.marks = append(h.marks, e.pos)
+		}
+		h.mu.Unlock()
+	}
+	if !h.keep(e) {
+		defer e.close()
+	}
+	sn, err := e.snapshot(ctx, h.src, table)
+	if err != nil {
+		return nil, err
+	}
 	return sn, nil
+}
+
+// keep makes e the export the next chunks share, for SnapshotReuse, and
+// releases it then. It reports false, keeping nothing, when sharing is off
+// or the hold closed.
+func (h *hold) keep(e *export) bool {
+	reuse := h.src.cfg.SnapshotReuse
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if reuse == 0 || h.closed {
+		return false
+	}
+	if h.exp == nil || h.exp.pos <= e.pos {
+		h.exp = e
+	}
+	time.AfterFunc(reuse, func() {
+		h.mu.Lock()
+		if h.exp == e {
+			h.exp = nil
+		}
+		h.mu.Unlock()
+		e.close()
+	})
+	return true
 }
 
 // Confirm records that the reader is done with the changes up to pos. On
@@ -183,9 +232,12 @@ func (h *hold) Close() error {
 		<-r.done
 	}
 	h.mu.Lock()
-	conn, f := h.conn, h.feed
-	h.conn = nil
+	conn, f, e := h.conn, h.feed, h.exp
+	h.conn, h.exp = nil, nil
 	h.mu.Unlock()
+	if e != nil {
+		e.close()
+	}
 	if f != nil {
 		f.cancel()
 		<-f.done

@@ -37,12 +37,22 @@ func resultFormats(cols []column) []int16 {
 	return f
 }
 
-// rowDecoder turns the values of one result row into engine values. The
-// text values of a row share one string allocation.
+// rowDecoder turns the values of result rows into engine values. Rows are
+// carved from slabs, and the text values of many rows share one string
+// allocation: a copy chunk keeps all its rows until it is emitted, so
+// nothing is kept alive longer than it would be anyway.
 type rowDecoder struct {
 	cols    []column
 	formats []int16
+	slab    []any           // the rows to come
+	text    strings.Builder // the text values to come; its String() so far is never changed
 }
+
+// Sizes of the slabs a rowDecoder allocates.
+const (
+	rowsPerSlab   = 256
+	textSlabBytes = 64 << 10
+)
 
 func newRowDecoder(cols []column) *rowDecoder {
 	return &rowDecoder{cols: cols, formats: resultFormats(cols)}
@@ -50,22 +60,28 @@ func newRowDecoder(cols []column) *rowDecoder {
 
 // decode returns the row's values; vals are only read, not kept.
 func (d *rowDecoder) decode(vals [][]byte) ([]any, error) {
-	row := make([]any, len(d.cols))
-	var text strings.Builder
+	if len(d.slab) < len(d.cols) {
+		d.slab = make([]any, len(d.cols)*rowsPerSlab)
+	}
+	row := d.slab[:len(d.cols):len(d.cols)]
+	d.slab = d.slab[len(d.cols):]
 	n := 0
 	for i, v := range vals {
 		if v != nil && d.formats[i] == 0 && d.cols[i].kind != kArray {
 			n += len(v)
 		}
 	}
-	text.Grow(n)
+	if d.text.Cap()-d.text.Len() < n {
+		d.text = strings.Builder{}
+		d.text.Grow(max(n, textSlabBytes))
+	}
+	at := d.text.Len()
 	for i, v := range vals {
 		if v != nil && d.formats[i] == 0 && d.cols[i].kind != kArray {
-			text.Write(v)
+			d.text.Write(v)
 		}
 	}
-	all := text.String()
-	at := 0
+	all := d.text.String()
 	for i, v := range vals {
 		if v == nil {
 			continue

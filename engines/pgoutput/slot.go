@@ -56,14 +56,10 @@ func createSlot(ctx context.Context, conn *pgconn.PgConn, name string, temporary
 // made for it and dropped as soon as the snapshot is imported: the
 // snapshot is exactly at the slot's consistent point.
 func (s *Source) exportedSnapshot(ctx context.Context, table string) (*snapshot, error) {
-	conn, err := s.dialReplication(ctx)
+	e, err := s.newExport(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer conn.Close(context.WithoutCancel(ctx)) // the temporary slot goes with it
-	lsn, name, err := createSlot(ctx, conn, slotName(), true, true)
-	if err != nil {
-		return nil, s.classify(err)
-	}
-	return s.importSnapshot(ctx, name, lsn, table)
+	defer e.close() // the temporary slot goes with its connection
+	return e.snapshot(ctx, s, table)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 
 	"github.com/go-sql-driver/mysql"
 
@@ -42,7 +43,9 @@ func startKeyspace(ctx context.Context, o options, ks catalog.KeyspaceConfig) (*
 		return nil, err
 	}
 	v := &vstreamd{srv: s, cancel: cancel, done: make(chan error, 1)}
-	go func() { v.done <- s.Serve(ctx) }()
+	// Every goroutine of the server inherits the label, so that a CPU
+	// profile (-cpuprofile) tells vstreamd's share from its clients'.
+	go pprof.Do(ctx, pprof.Labels("bench", "vstreamd"), func(ctx context.Context) { v.done <- s.Serve(ctx) })
 	return v, nil
 }
 
