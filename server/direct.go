@@ -113,7 +113,11 @@ type directRows struct {
 	enc   []encoder // per result column after op; nil for pos
 	limit int64     // rows still to send; -1 = no limit
 	skip  int64     // rows still to skip (OFFSET)
-	slab  []sqltypes.Value
+	// slab is what is left of whole, the values slab rows are encoded
+	// into; once they are written it is reused (see recycle), unless a row
+	// went to the shared cache (kept).
+	slab, whole []sqltypes.Value
+	kept        bool
 	// The wire values of change rows, shared with the other sessions that
 	// stream the table (see encodings); nil with a pos column.
 	encs  *encodings
@@ -173,7 +177,8 @@ func (d *directRows) encode(ctx *sql.Context, row any, buf *sql.ByteBuffer) ([]s
 	}
 	n := len(d.cols) + 1
 	if len(d.slab) < n {
-		d.slab = make([]sqltypes.Value, n*rowsPerWrite) // one allocation per batch of rows
+		d.whole, d.kept = make([]sqltypes.Value, n*rowsPerWrite), false // one allocation for a write of rows
+		d.slab = d.whole
 	}
 	out := d.slab[:n:n]
 	d.slab = d.slab[n:]
@@ -193,8 +198,19 @@ func (d *directRows) encode(ctx *sql.Context, row any, buf *sql.ByteBuffer) ([]s
 	}
 	if share {
 		d.cache.put(r.Values, out)
+		d.kept = true
 	}
 	return out, nil
+}
+
+// recycle reuses the values slab for the next rows: the rows encoded into
+// it are written, and none is kept by the shared cache.
+func (d *directRows) recycle() {
+	if d.kept {
+		d.whole, d.slab = nil, nil
+		return
+	}
+	d.slab = d.whole
 }
 
 func (d *directRows) close(*sql.Context) error {

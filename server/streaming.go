@@ -155,6 +155,12 @@ type rowSource interface {
 	close(ctx *sql.Context) error
 }
 
+// recycler is a rowSource whose encoded rows may be reused once they are
+// written: spool calls recycle after every write.
+type recycler interface {
+	recycle()
+}
+
 // readier is a rowSource that can tell when next would return at once.
 type readier interface {
 	ready() bool
@@ -263,6 +269,7 @@ func (s *Server) spool(ctx *sql.Context, c *mysql.Conn, schema sql.Schema, src r
 	// vstream()) sizes each row's NULL bitmap by them. (The fields are sent
 	// to the client once, with the header.)
 	res := &sqltypes.Result{Fields: fields, Rows: make([][]sqltypes.Value, 0, rowsPerWrite)}
+	rc, _ := src.(recycler)
 	var convErr error
 	flush := func() {
 		if len(res.Rows) > 0 && sendErr == nil {
@@ -275,6 +282,9 @@ func (s *Server) spool(ctx *sql.Context, c *mysql.Conn, schema sql.Schema, src r
 		}
 		res.Rows = res.Rows[:0]
 		buf.Reset()
+		if rc != nil {
+			rc.recycle()
+		}
 	}
 	for {
 		var batch []any

@@ -3,12 +3,27 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/vstreamd/vstreamd/integration/testdb"
 )
+
+// TestMain lets the test binary be the benchmark's vstreamd child too (see
+// startKeyspace, which starts the running executable with -serve).
+func TestMain(m *testing.M) {
+	if len(os.Args) == 3 && os.Args[1] == "-serve" {
+		if err := serveChild(os.Args[2]); err != nil {
+			fmt.Fprintln(os.Stderr, "bench: vstreamd:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
 
 // TestShortRun runs the whole harness briefly so it cannot rot. It checks
 // that every scenario produced its figures, never their values. Without

@@ -12,21 +12,29 @@ import (
 	"time"
 )
 
-// cpuUse is CPU time, in seconds, spent during one measurement: Self by
-// this process (vstreamd and every client, including the baselines'
-// go-mysql syncer), DB by the MariaDB server (all its threads), Other by
-// everything else on the machine (from /proc/stat): on a shared machine,
-// a large Other means the figure was measured under contention.
+// cpuUse is CPU time, in seconds, spent during one measurement: VStreamd
+// by the vstreamd process, Self by this process (every client, including
+// the baselines' go-mysql syncer), DB by the database server (all its
+// threads or processes), Other by everything else on the machine (from
+// /proc/stat): on a shared machine, a large Other means the figure was
+// measured under contention.
 type cpuUse struct {
-	Self  float64 `json:"bench_s"`
-	DB    float64 `json:"mariadb_s"`
-	Other float64 `json:"other_s"`
+	VStreamd float64 `json:"vstreamd_s"`
+	Self     float64 `json:"bench_s"`
+	DB       float64 `json:"db_s"`
+	Other    float64 `json:"other_s"`
+}
+
+func (u cpuUse) String() string {
+	return fmt.Sprintf("%.2f/%.2f/%.2f/%.2f", u.VStreamd, u.Self, u.DB, u.Other)
 }
 
 // cpuMeter samples the CPU clocks at the start of a measurement.
 type cpuMeter struct {
 	pid   int // the server's; 0: none
+	vpid  int // vstreamd's; 0: none
 	start time.Time
+	vs    float64
 	self  float64
 	db    float64
 	all   float64
@@ -34,11 +42,12 @@ type cpuMeter struct {
 }
 
 func startCPU(pid int) cpuMeter {
-	return cpuMeter{pid: pid, start: time.Now(), self: selfCPU(), db: procCPU(pid), all: machineCPU(), heap: heapAllocs()}
+	vpid := int(childPID.Load())
+	return cpuMeter{pid: pid, vpid: vpid, start: time.Now(), vs: procCPU(vpid), self: selfCPU(), db: procCPU(pid), all: machineCPU(), heap: heapAllocs()}
 }
 
 // allocs returns the heap objects this process allocated since start
-// (vstreamd and the clients: the one running at the time).
+// (the clients running at the time).
 func (m cpuMeter) allocs() uint64 { return heapAllocs() - m.heap }
 
 // heapAllocs is the count of heap objects this process allocated.
@@ -53,8 +62,8 @@ func heapAllocs() uint64 {
 
 // stop returns the CPU used since start and the wall time.
 func (m cpuMeter) stop() (cpuUse, float64) {
-	u := cpuUse{Self: selfCPU() - m.self, DB: procCPU(m.pid) - m.db}
-	u.Other = max(0, machineCPU()-m.all-u.Self-u.DB)
+	u := cpuUse{VStreamd: procCPU(m.vpid) - m.vs, Self: selfCPU() - m.self, DB: procCPU(m.pid) - m.db}
+	u.Other = max(0, machineCPU()-m.all-u.VStreamd-u.Self-u.DB)
 	return u, time.Since(m.start).Seconds()
 }
 

@@ -9,14 +9,17 @@
 //	go run ./integration/bench -cpuprofile cpu.out    # CPU profile of the run
 //	go run ./integration/bench -memprofile mem.out    # allocation profile of the run
 //
-// Scenarios of the embedded engine (in-process server, loopback clients):
+// vstreamd runs as a process of its own (this binary with -serve, see
+// server.go), its clients in this one, on loopback.
+//
+// Scenarios of the embedded engine:
 //   - latency: commit-to-client delay of single-row autocommit inserts
 //     streamed by VSTREAM, at a fixed rate (p50/p99/max);
 //   - copy: VSTREAM copy-phase rows/s against a direct SELECT * of the same
 //     table through the same server.
 //
 // Scenarios on one throwaway MariaDB (integration/testdb), streamed through
-// an in-process vstreamd with a mysql:// keyspace (see mariadb.go):
+// vstreamd with a mysql:// keyspace (see mariadb.go):
 //   - mariadb-stream: VSTREAM of a loaded binlog range against go-mysql's
 //     own read+decode of the same range, for 1000-row and single-row
 //     INSERT statements, and against the peer tool mariadb-binlog;
@@ -29,7 +32,7 @@
 //     (mariadb_fanout.go).
 //
 // Scenarios on one throwaway PostgreSQL (integration/testdb), streamed
-// through an in-process vstreamd with a postgres:// keyspace (see
+// through vstreamd with a postgres:// keyspace (see
 // postgres.go):
 //   - pg-stream: VSTREAM of a WAL backlog held by the session's temporary
 //     slot against pglogrepl's own read+decode of the same changes from a
@@ -44,15 +47,16 @@
 // the mariadb (postgres) group is skipped with a note, unless it was asked
 // for by name or VSTREAMD_REQUIRE_INTEGRATION is set.
 //
-// -cpuprofile profiles the whole process. The MariaDB and PostgreSQL
-// scenarios label their work: bench=load (filling tables), bench=baseline
-// (the go-mysql syncer or pglogrepl reader, and the direct SELECT),
-// bench=vstream-client (the client reading
-// VSTREAM); vstreamd's own goroutines carry no label, so
+// -cpuprofile cpu.out profiles the clients (this process) into cpu.out
+// and each vstreamd into cpu.out.vstreamd-<n> (n counts the servers
+// started: one for each embedded scenario, one per database group):
 //
-//	go tool pprof -top -tagignore 'bench=baseline|load' bench cpu.out
+//	go tool pprof -top bench cpu.out.vstreamd-3
 //
-// shows vstreamd (plus the Go runtime's GC of the whole process).
+// In cpu.out the MariaDB and PostgreSQL scenarios label their work:
+// bench=load (filling tables), bench=baseline (the go-mysql syncer or
+// pglogrepl reader, and the direct SELECT) and bench=vstream-client (the
+// client reading VSTREAM).
 //
 // Never asserts on timings: it reports them.
 package main
@@ -86,6 +90,8 @@ type options struct {
 	reps         int           // repetitions of each MariaDB throughput measurement (median reported)
 	only         string        // comma-separated scenarios or groups; "" = all
 	chunkRows    int           // vstreamd's copy chunk size (0: its default)
+	cpuProfile   string        // -cpuprofile: the vstreamd children profile themselves too
+	memProfile   string        // -memprofile: likewise
 }
 
 // scenario is one named measurement; group is the -only group it belongs to.
@@ -115,7 +121,7 @@ var groupRuns = map[string]func(context.Context, options, map[string]bool, *repo
 
 func main() {
 	var o options
-	var jsonPath, cpuProfile, memProfile string
+	var jsonPath, cpuProfile, memProfile, serve string
 	flag.BoolVar(&o.short, "short", false, "a run of a few seconds (CI)")
 	flag.IntVar(&o.rate, "rate", 1000, "single-row transactions per second for the latency runs")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "length of the latency runs")
@@ -127,9 +133,17 @@ func main() {
 	flag.StringVar(&o.only, "only", "", "comma-separated scenarios to run: "+strings.Join(scenarioNames(), ", ")+" (default: all)")
 	flag.IntVar(&o.chunkRows, "chunk-rows", 0, "vstreamd's copy chunk size, server.Config.ChunkRows (default: vstreamd's default)")
 	flag.StringVar(&jsonPath, "json", "", "also write the results as JSON to this file")
-	flag.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (this process: vstreamd and the clients) to this file")
-	flag.StringVar(&memProfile, "memprofile", "", "write an allocation profile of the whole run (every 64 KiB allocated sampled) to this file")
+	flag.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the clients (this process) to this file, and of each vstreamd to this file + .vstreamd-<n>")
+	flag.StringVar(&serve, "serve", "", "internal: run as the vstreamd child of a bench run, with this configuration")
+	flag.StringVar(&memProfile, "memprofile", "", "write an allocation profile of the clients (this process) to this file, and of each vstreamd to this file + .vstreamd-<n>")
 	flag.Parse()
+	if serve != "" {
+		if err := serveChild(serve); err != nil {
+			fail(err)
+		}
+		return
+	}
+	o.cpuProfile, o.memProfile = cpuProfile, memProfile
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	if cpuProfile != "" {
@@ -333,7 +347,7 @@ func num(v float64, unit string) string {
 
 func (r *report) print(w io.Writer) {
 	fmt.Fprintf(w, "vstreamd benchmark %s (%s)\n\n", r.Started.Format(time.RFC3339), r.Options)
-	fmt.Fprintf(w, "%-15s %-32s %12s %12s  %-30s %6s  %-12s %s\n", "scenario", "metric", "value", "baseline", "baseline is", "ratio", "target", "cpu s bench/db/other (baseline's)")
+	fmt.Fprintf(w, "%-15s %-32s %12s %12s  %-30s %6s  %-12s %s\n", "scenario", "metric", "value", "baseline", "baseline is", "ratio", "target", "cpu s vstreamd/clients/db/other (baseline's)")
 	for _, x := range r.Results {
 		base, ratio, target, cpu := "", "", "", ""
 		if x.BaseName != "" {
@@ -358,9 +372,9 @@ func (r *report) print(w io.Writer) {
 			}
 		}
 		if x.CPU != nil {
-			cpu = fmt.Sprintf("%.2f/%.2f/%.2f", x.CPU.Self, x.CPU.DB, x.CPU.Other)
+			cpu = x.CPU.String()
 			if x.BaseCPU != nil {
-				cpu += fmt.Sprintf(" (%.2f/%.2f/%.2f)", x.BaseCPU.Self, x.BaseCPU.DB, x.BaseCPU.Other)
+				cpu += " (" + x.BaseCPU.String() + ")"
 			}
 		}
 		fmt.Fprintf(w, "%-15s %-32s %12s %12s  %-30s %6s  %-12s %s\n", x.Scenario, x.Metric+" ("+x.Unit+")", num(x.Value, x.Unit), base, x.BaseName, ratio, target, cpu)
@@ -374,7 +388,7 @@ func (r *report) print(w io.Writer) {
 		fmt.Fprintf(w, "skipped: %s\n", s)
 	}
 	if r.LoadStart != "" {
-		fmt.Fprintf(w, "machine load average (1 min): %s at the start, %s at the end; cpu: seconds per run of this process (vstreamd and clients), the database server (mariadbd, or postgres and all its backends), and all other processes\n", r.LoadStart, r.LoadEnd)
+		fmt.Fprintf(w, "machine load average (1 min): %s at the start, %s at the end; cpu: seconds per run of vstreamd (a process of its own), the clients (this process), the database server (mariadbd, or postgres and all its backends), and all other processes\n", r.LoadStart, r.LoadEnd)
 	}
 }
 

@@ -23,7 +23,7 @@ import (
 )
 
 // The MariaDB scenarios share one throwaway server (integration/testdb) and
-// one in-process vstreamd whose keyspace bench streams its database bench
+// one vstreamd whose keyspace bench streams its database bench
 // as the replication user. Tables have the shape of the environment
 // baselines (/work/shared/notes/env-baselines.md §5):
 //
@@ -329,6 +329,7 @@ func summarize(xs []sample) summary {
 	for _, x := range xs {
 		rates = append(rates, x.rate)
 		s.wall += x.wall / float64(len(xs))
+		s.cpu.VStreamd += x.cpu.VStreamd / float64(len(xs))
 		s.cpu.Self += x.cpu.Self / float64(len(xs))
 		s.cpu.DB += x.cpu.DB / float64(len(xs))
 		s.cpu.Other += x.cpu.Other / float64(len(xs))
@@ -344,7 +345,7 @@ func (s summary) spread() string {
 
 // allocNote compares the heap objects allocated per row.
 func allocNote(base, subj summary) string {
-	return fmt.Sprintf("heap allocations per row in this process: VSTREAM (vstreamd and its client) %.1f, baseline %.1f", subj.allocs, base.allocs)
+	return fmt.Sprintf("heap allocations per row of the client: VSTREAM's (go-sql-driver) %.1f, baseline %.1f", subj.allocs, base.allocs)
 }
 
 // addComparison reports a rows/s comparison.

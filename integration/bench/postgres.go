@@ -18,7 +18,7 @@ import (
 )
 
 // The PostgreSQL scenarios share one throwaway server (integration/testdb:
-// wal_level=logical, fsync off, synchronous_commit on) and one in-process
+// wal_level=logical, fsync off, synchronous_commit on) and one
 // vstreamd whose keyspace bench streams database bench (schema public) as
 // the superuser. Tables have the MariaDB scenarios' shape:
 //
@@ -264,7 +264,7 @@ func startPGCPU(pid int) pgCPUMeter {
 func (p pgCPUMeter) allocs() uint64 { return p.m.allocs() }
 
 func (p pgCPUMeter) stop() (cpuUse, float64) {
-	u, wall := p.m.stop() // without a pid: DB 0, Other everything but this process
+	u, wall := p.m.stop() // without a pid: DB 0, Other everything but this process and vstreamd
 	u.DB = pgTreeCPU(p.pid) - p.db
 	u.Other = max(0, u.Other-u.DB)
 	return u, wall
