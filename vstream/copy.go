@@ -234,7 +234,7 @@ func (s *Stream) emitChunk() {
 	for i, row := range c.rows {
 		s.lastKey = s.table.KeyOf(row)
 		r := &slab[i]
-		*r = Row{Op: '+', Values: row, copyRow: true, copyKey: s.lastKey, Token: Token{
+		*r = Row{Op: '+', Values: row, copyRow: true, Token: Token{
 			Keyspace: s.cfg.Keyspace, Shard: s.cfg.Shard, Table: s.table.Name,
 			Copying: true, Pos: c.pos, LastKey: s.lastKey}}
 		if c.last && i == len(c.rows)-1 {

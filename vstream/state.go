@@ -163,8 +163,8 @@ func (st *StreamState) setToken(t Token) {
 	st.mu.Unlock()
 }
 
-// delivered records a row handed to the client.
-func (st *StreamState) deliver(r *Row, now time.Time) {
+// deliver records a row handed to the client; key is a copy row's key.
+func (st *StreamState) deliver(r *Row, key []any, now time.Time) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	st.token, st.hasToken = r.Token, true
@@ -176,7 +176,7 @@ func (st *StreamState) deliver(r *Row, now time.Time) {
 		st.lag = now.Sub(r.CommitTime)
 	}
 	if r.copyRow && st.copy != nil {
-		st.copy.LastKey = r.copyKey
+		st.copy.LastKey = key
 		st.copy.RowsCopied++
 		if r.copyEnd {
 			st.copy.State = CopyDone

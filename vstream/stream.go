@@ -75,7 +75,9 @@ func BoundOf(t Token) (*Bound, error) {
 type Row struct {
 	// Op is '+' (insert, and every copy row), '*' (update, after image) or
 	// '-' (delete, before image).
-	Op byte
+	Op      byte
+	copyRow bool // a row of the copy phase (its key is Token.LastKey, but see copyEnd)
+	copyEnd bool // the table's last copy row: the copy is done once it is delivered (its token has no key)
 	// Values is the row image in table column order.
 	Values []any
 	// Token resumes right after this row.
@@ -83,9 +85,6 @@ type Row struct {
 	// CommitTime is the source commit time of the row's transaction (zero
 	// for copy rows or when the engine does not know it).
 	CommitTime time.Time
-	copyRow    bool  // a row of the copy phase
-	copyKey    []any // its key
-	copyEnd    bool  // the table's last copy row: the copy is done once it is delivered
 }
 
 // Copied reports whether the row comes from the copy phase (read from a
@@ -237,7 +236,14 @@ func (s *Stream) Next(ctx context.Context) (*Row, error) {
 				s.queue, s.qHead = s.queue[:0], 0
 			}
 			if s.cfg.State != nil {
-				s.cfg.State.deliver(row, s.queuedAt)
+				var key []any // the copy's last key, for its state
+				if row.copyRow {
+					key = row.Token.LastKey
+					if row.copyEnd {
+						key = s.table.KeyOf(row.Values)
+					}
+				}
+				s.cfg.State.deliver(row, key, s.queuedAt)
 				if s.qHead == len(s.queue) && s.end == nil {
 					s.cfg.State.setToken(s.Resume())
 				}
