@@ -63,6 +63,12 @@ type Config struct {
 	// log in (0: DefaultHandshakeTimeout).
 	HandshakeTimeout time.Duration
 
+	// GCPercent and MemoryLimit (bytes) are the garbage collector's
+	// settings (0: Go's default; none). New ignores them: TuneRuntime
+	// applies them to the process (see runtime.go).
+	GCPercent   int
+	MemoryLimit int64
+
 	// Engines adds engines, by URL scheme, to the built-in ones (or
 	// replaces one): for programs that embed vstreamd, and for tests that
 	// wrap an engine to inject faults.

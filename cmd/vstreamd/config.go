@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/viper"
@@ -49,6 +50,8 @@ func loadConfig(path string, explicit bool, getenv func(string) string) (server.
 	v.SetDefault("server.max_streams_per_user", 0)
 	v.SetDefault("server.max_statement_bytes", server.DefaultMaxStatementBytes)
 	v.SetDefault("server.handshake_timeout", server.DefaultHandshakeTimeout)
+	v.SetDefault("server.gc_percent", server.DefaultGCPercent)
+	v.SetDefault("server.memory_limit", strconv.Itoa(server.DefaultMemoryLimit>>20)+"MiB")
 	v.SetDefault("log.level", "info")
 
 	f, err := os.Open(path)
@@ -79,6 +82,13 @@ func loadConfig(path string, explicit bool, getenv func(string) string) (server.
 		MaxStreamsPerUser:      v.GetInt("server.max_streams_per_user"),
 		MaxStatementBytes:      v.GetInt("server.max_statement_bytes"),
 		HandshakeTimeout:       v.GetDuration("server.handshake_timeout"),
+		GCPercent:              v.GetInt("server.gc_percent"),
+	}
+	if cfg.MemoryLimit, err = parseBytes(v.GetString("server.memory_limit")); err != nil {
+		return cfg, 0, fmt.Errorf("server.memory_limit: %w", err)
+	}
+	if cfg.GCPercent < 0 {
+		return cfg, 0, fmt.Errorf("server.gc_percent: %d: want a percentage above 0 (or 0 for Go's default, 100)", cfg.GCPercent)
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(v.GetString("log.level"))); err != nil {
@@ -157,4 +167,26 @@ func secret(v *viper.Viper, prefix, name string, getenv func(string) string) (st
 		return "", fmt.Errorf("%s: set source, source_env or source_file", prefix)
 	}
 	return "", nil
+}
+
+// parseBytes reads a size: bytes, or a number with a unit KiB, MiB, GiB
+// (KB, MB, GB mean the same); 0 is none.
+func parseBytes(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	shift := 0
+	for _, u := range []struct {
+		suffixes []string
+		shift    int
+	}{{[]string{"KiB", "KB"}, 10}, {[]string{"MiB", "MB"}, 20}, {[]string{"GiB", "GB"}, 30}} {
+		for _, suf := range u.suffixes {
+			if len(t) > len(suf) && strings.EqualFold(t[len(t)-len(suf):], suf) {
+				t, shift = strings.TrimSpace(t[:len(t)-len(suf)]), u.shift
+			}
+		}
+	}
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || n < 0 || n > (1<<62)>>shift {
+		return 0, fmt.Errorf("%q: want a size in bytes, or such as 512MiB or 2GiB (0: none)", s)
+	}
+	return n << shift, nil
 }

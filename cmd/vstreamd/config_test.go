@@ -57,6 +57,9 @@ func TestLoadConfig(t *testing.T) {
 			cfg.HandshakeTimeout != server.DefaultHandshakeTimeout || cfg.TLSCert != "" || cfg.RequireSecureTransport {
 			t.Errorf("got limits and TLS %+v; want the defaults", cfg)
 		}
+		if cfg.GCPercent != server.DefaultGCPercent || cfg.MemoryLimit != server.DefaultMemoryLimit {
+			t.Errorf("got gc_percent %d, memory_limit %d; want the defaults", cfg.GCPercent, cfg.MemoryLimit)
+		}
 	}
 
 	cases := []struct {
@@ -127,6 +130,8 @@ max_sessions = 50
 max_streams_per_user = 4
 max_statement_bytes = 65536
 handshake_timeout = "3s"
+gc_percent = 150
+memory_limit = "768MiB"
 [log]
 level = "warn"
 [keyspaces.a]
@@ -143,6 +148,9 @@ source = "embedded:"
 				if cfg.TLSCert != "/etc/vstreamd/cert.pem" || cfg.TLSKey != "/etc/vstreamd/key.pem" || !cfg.RequireSecureTransport ||
 					cfg.MaxSessions != 50 || cfg.MaxStreamsPerUser != 4 || cfg.MaxStatementBytes != 65536 || cfg.HandshakeTimeout != 3*time.Second {
 					t.Errorf("TLS and limits: got %+v", cfg)
+				}
+				if cfg.GCPercent != 150 || cfg.MemoryLimit != 768<<20 {
+					t.Errorf("gc_percent %d, memory_limit %d; want 150, 768 MiB", cfg.GCPercent, cfg.MemoryLimit)
 				}
 				if len(cfg.Keyspaces) != 2 || cfg.Keyspaces[0].Name != "a" || cfg.Keyspaces[1].Name != "b" ||
 					cfg.Keyspaces[0].InitSQL != "CREATE TABLE t (id INT PRIMARY KEY);" {
@@ -239,6 +247,16 @@ tables = ["stock.items", "shop.orders"]
 			name:    "not TOML",
 			config:  "[server\nlisten = ",
 			wantErr: []string{"config " + filepath.Join(dir, "not TOML.toml")},
+		},
+		{
+			name:    "bad memory_limit",
+			config:  "[server]\nmemory_limit = \"512Mi\"\n[keyspaces.a]\nsource = \"embedded:\"\n",
+			wantErr: []string{"server.memory_limit", `"512Mi"`, "512MiB"},
+		},
+		{
+			name:    "negative gc_percent",
+			config:  "[server]\ngc_percent = -5\n[keyspaces.a]\nsource = \"embedded:\"\n",
+			wantErr: []string{"server.gc_percent", "-5"},
 		},
 		{
 			name:    "bad log level",
@@ -404,6 +422,23 @@ func TestRunConfigErrors(t *testing.T) {
 		err := run(c.args, &out)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("run(%q) = %v, want an error containing %q", c.args, err, c.want)
+		}
+	}
+}
+
+func TestParseBytes(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want int64
+		err  bool
+	}{
+		{"0", 0, false}, {"1048576", 1 << 20, false}, {"512MiB", 512 << 20, false}, {"512 mb", 512 << 20, false},
+		{"2GiB", 2 << 30, false}, {"64KB", 64 << 10, false}, {" 1GB ", 1 << 30, false},
+		{"", 0, true}, {"512Mi", 0, true}, {"-1", 0, true}, {"1.5GiB", 0, true}, {"lots", 0, true},
+	} {
+		got, err := parseBytes(tc.in)
+		if (err != nil) != tc.err || got != tc.want {
+			t.Errorf("parseBytes(%q) = %d, %v; want %d, error %v", tc.in, got, err, tc.want, tc.err)
 		}
 	}
 }

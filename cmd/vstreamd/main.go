@@ -84,5 +84,6 @@ func run(args []string, stderr io.Writer) error {
 	// stderr of its own otherwise).
 	slog.SetDefault(srv.Logger())
 	_ = mysql.SetLogger(slog.NewLogLogger(srv.Logger().Handler(), slog.LevelWarn))
+	srv.Logger().Info("garbage collector", "settings", server.TuneRuntime(cfg, os.Getenv))
 	return srv.Serve(ctx)
 }

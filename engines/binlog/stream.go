@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -143,8 +142,8 @@ func (r *reader) run(ctx context.Context) error {
 		ServerID: s.serverID(), Flavor: r.flavor, Host: s.cfg.Host, Port: uint16(s.cfg.Port),
 		User: s.cfg.User, Password: s.cfg.Password, TLSConfig: s.cfg.TLS,
 		TimestampStringLocation: time.UTC, HeartbeatPeriod: s.cfg.Heartbeat,
-		ReadTimeout: 10*s.cfg.Heartbeat + 5*time.Second, DisableRetrySync: true,
-		EventCacheCount: 512, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		DisableRetrySync: true, // no ReadTimeout: see watchedConn
+		EventCacheCount:  64, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		// DATETIME and TIMESTAMP as time.Time, not texts to parse again
 		// (dates and the zero or pre-1970 datetimes stay texts).
 		ParseTime: true,
@@ -154,7 +153,7 @@ func (r *reader) run(ctx context.Context) error {
 		RowsEventDecodeFunc:   decodeRowsEvent,
 	}
 	var closing atomic.Bool
-	cfg.Dialer = dialUntil(ctx, s.cfg.ConnectTimeout, &closing)
+	cfg.Dialer = dialUntil(ctx, s.cfg.ConnectTimeout, 10*s.cfg.Heartbeat+5*time.Second, &closing)
 	syncer := replication.NewBinlogSyncer(cfg)
 	// Closing kills the dump thread with KILL, which returns only once the
 	// server notices (up to a heartbeat later): let that finish in the
@@ -224,46 +223,6 @@ func (r *reader) run(ctx context.Context) error {
 			return err
 		}
 	}
-}
-
-// dialUntil returns the replication connection's dialer: its connections
-// stop reading and writing as soon as ctx ends, so that a stream that is stopped while it
-// connects, or while the network hangs, returns at once instead of after
-// the connect or read timeout. Connections dialed once closing is set (the
-// one BinlogSyncer.Close opens to KILL the dump thread, which must outlive
-// the stream) are left alone.
-func dialUntil(ctx context.Context, timeout time.Duration, closing *atomic.Bool) func(context.Context, string, string) (net.Conn, error) {
-	return func(dctx context.Context, network, addr string) (net.Conn, error) {
-		d := net.Dialer{Timeout: timeout}
-		if closing.Load() || ctx.Err() != nil {
-			return d.DialContext(dctx, network, addr)
-		}
-		dctx, cancel := context.WithCancel(dctx)
-		defer cancel()
-		stopDial := context.AfterFunc(ctx, cancel)
-		c, err := d.DialContext(dctx, network, addr)
-		stopDial()
-		if err != nil {
-			return nil, err
-		}
-		cc := &closeOnDone{Conn: c}
-		// A deadline in the past, not Close: it unblocks the reader just as
-		// well, and leaves closing the connection to go-mysql, which would
-		// race with its reader if the connection were already closed.
-		cc.stop = context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
-		return cc, nil
-	}
-}
-
-// closeOnDone is a connection that dialUntil stops when its context ends.
-type closeOnDone struct {
-	net.Conn
-	stop func() bool
-}
-
-func (c *closeOnDone) Close() error {
-	c.stop()
-	return c.Conn.Close()
 }
 
 // flush sends the buffered events: everything processed is then sent.

@@ -248,7 +248,12 @@ func run(ctx context.Context, o options) (*report, error) {
 	}
 	rep := &report{Started: time.Now().UTC(), Options: fmt.Sprintf("rate=%d/s duration=%s rows=%d single-rows=%d reps=%d chunk-rows=%d short=%v only=%q",
 		o.rate, o.duration, o.rows, o.singleRows, o.reps, o.chunkRows, o.short, o.only), LoadStart: loadAvg()}
-	defer func() { rep.LoadEnd = loadAvg() }()
+	defer func() {
+		rep.LoadEnd = loadAvg()
+		if gc := childGC.Load(); gc != nil {
+			rep.VStreamdGC = *gc
+		}
+	}()
 	groupDone := map[string]bool{}
 	for _, sc := range scenarios {
 		if !sel[sc.name] {
@@ -307,7 +312,10 @@ type report struct {
 	Skipped []string  `json:"skipped,omitempty"`
 	// 1-minute load averages: the machine may be shared.
 	LoadStart string `json:"loadavg_start,omitempty"`
-	LoadEnd   string `json:"loadavg_end,omitempty"`
+	// VStreamdGC is vstreamd's garbage collector settings (cmd/vstreamd's
+	// defaults, unless GOGC or GOMEMLIMIT is set).
+	VStreamdGC string `json:"vstreamd_gc,omitempty"`
+	LoadEnd    string `json:"loadavg_end,omitempty"`
 }
 
 func (r *report) add(res result) {
@@ -386,6 +394,9 @@ func (r *report) print(w io.Writer) {
 	}
 	for _, s := range r.Skipped {
 		fmt.Fprintf(w, "skipped: %s\n", s)
+	}
+	if r.VStreamdGC != "" {
+		fmt.Fprintf(w, "vstreamd's garbage collector: %s\n", r.VStreamdGC)
 	}
 	if r.LoadStart != "" {
 		fmt.Fprintf(w, "machine load average (1 min): %s at the start, %s at the end; cpu: seconds per run of vstreamd (a process of its own), the clients (this process), the database server (mariadbd, or postgres and all its backends), and all other processes\n", r.LoadStart, r.LoadEnd)

@@ -40,6 +40,10 @@ var childPID atomic.Int64
 // children counts the vstreamd children started, to name their profiles.
 var children atomic.Int64
 
+// childGC is the garbage collector settings the last child reported: those
+// cmd/vstreamd applies by default (server.TuneRuntime).
+var childGC atomic.Pointer[string]
+
 // childConfig is what the parent passes to -serve.
 type childConfig struct {
 	ChunkRows  int
@@ -91,7 +95,9 @@ func startKeyspace(ctx context.Context, o options, ks catalog.KeyspaceConfig) (*
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		if sc.Scan() {
-			addr <- strings.TrimPrefix(sc.Text(), "listening ")
+			a, gc, _ := strings.Cut(strings.TrimPrefix(sc.Text(), "listening "), " ")
+			childGC.Store(&gc)
+			addr <- a
 		}
 		close(addr)
 		io.Copy(io.Discard, stdout)
@@ -141,7 +147,8 @@ func (v *vstreamd) db(params map[string]string) (*sql.DB, error) {
 }
 
 // serveChild is the child's side of startKeyspace: it serves the keyspace
-// on a loopback port, writes "listening <addr>" to stdout, and stops when
+// on a loopback port, with cmd/vstreamd's default garbage collector
+// settings, writes "listening <addr> <those settings>" to stdout, and stops when
 // stdin closes (the parent stopped it, or died).
 func serveChild(arg string) error {
 	var cfg childConfig
@@ -159,6 +166,8 @@ func serveChild(arg string) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	// The garbage collector as cmd/vstreamd sets it by default.
+	gc := server.TuneRuntime(server.Config{GCPercent: server.DefaultGCPercent, MemoryLimit: server.DefaultMemoryLimit}, os.Getenv)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	s, err := server.New(ctx, server.Config{
@@ -173,7 +182,7 @@ func serveChild(arg string) error {
 	}
 	done := make(chan error, 1)
 	go func() { done <- s.Serve(ctx) }()
-	fmt.Printf("listening %s\n", s.Addr())
+	fmt.Printf("listening %s %s\n", s.Addr(), gc)
 	go func() {
 		io.Copy(io.Discard, os.Stdin)
 		cancel()
