@@ -26,7 +26,10 @@ type encodings struct {
 // encodingSlots is the cache size: as many row images as a shared source
 // stream keeps (vstream.DefaultFanoutEvents), the most that separate its
 // fastest and slowest sessions.
-const encodingSlots = 1 << 16
+const (
+	encodingBits  = 16
+	encodingSlots = 1 << encodingBits
+)
 
 // encodingCache is the cache of one table and column list.
 type encodingCache struct {
@@ -71,9 +74,12 @@ func (e *encodings) leave(table string, cols []int, c *encodingCache) {
 // shared reports whether another stream uses the cache.
 func (c *encodingCache) shared() bool { return c.users.Load() > 1 }
 
+// slotOf is the slot of an image: its address, hashed by multiplying (the
+// images of consecutive rows lie a fixed size apart, which a mask of the
+// address would fold onto a fraction of the slots).
 func slotOf(image []any) int {
-	p := uintptr(unsafe.Pointer(unsafe.SliceData(image)))
-	return int((p>>4)^(p>>16)) & (encodingSlots - 1)
+	p := uint64(uintptr(unsafe.Pointer(unsafe.SliceData(image))))
+	return int((p * 0x9E3779B97F4A7C15) >> (64 - encodingBits))
 }
 
 // get returns the wire values of image if a session encoded it.
