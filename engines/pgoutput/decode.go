@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/jackc/pglogrepl"
@@ -237,18 +238,35 @@ func (r *replication) tuple(rel *relation, td *pglogrepl.TupleData, old []any, w
 // (and unsent) takes it from there: it is the row's previous version.
 const maxRemembered = 1000
 
+// rememberedRow is a row image and the relation (column layout) it came
+// in: an image from before a column change is read by column name.
+type rememberedRow struct {
+	rel *relation
+	row []any
+}
+
+// rowKey identifies a row of rel by its key values.
 func (r *replication) rowKey(rel *relation, row []any) string {
-	var b strings.Builder
-	b.WriteString(rel.name)
+	b := append(r.keyBuf[:0], rel.name...)
 	for _, k := range rel.t.key {
 		name := rel.t.columns[k].name
 		for i := range rel.cols {
-			if rel.cols[i].name == name {
-				fmt.Fprintf(&b, "\x00%v", row[i])
+			if rel.cols[i].name != name {
+				continue
+			}
+			b = append(b, 0)
+			switch v := row[i].(type) {
+			case int64:
+				b = strconv.AppendInt(b, v, 10)
+			case string:
+				b = append(b, v...)
+			default:
+				b = fmt.Append(b, v)
 			}
 		}
 	}
-	return b.String()
+	r.keyBuf = b
+	return string(b)
 }
 
 func (r *replication) remember(rel *relation, row []any) {
@@ -256,13 +274,10 @@ func (r *replication) remember(rel *relation, row []any) {
 		return
 	}
 	if r.toastRows == nil || len(r.toastRows) >= maxRemembered {
-		r.toastRows = map[string]map[string]any{}
+		r.toastRows = map[string]rememberedRow{}
 	}
-	vals := make(map[string]any, len(row))
-	for i, v := range row {
-		vals[rel.cols[i].name] = v
-	}
-	r.toastRows[r.rowKey(rel, row)] = vals
+	// Images are not changed once made: the row itself is kept.
+	r.toastRows[r.rowKey(rel, row)] = rememberedRow{rel: rel, row: row}
 }
 
 func (r *replication) forget(rel *relation, row []any) {
@@ -274,19 +289,30 @@ func (r *replication) forget(rel *relation, row []any) {
 // recall fills missing values from the row's remembered image and returns
 // those still missing.
 func (r *replication) recall(rel *relation, row []any, missing []int) []int {
-	vals, ok := r.toastRows[r.rowKey(rel, row)]
+	m, ok := r.toastRows[r.rowKey(rel, row)]
 	if !ok {
 		return missing
 	}
 	var left []int
 	for _, i := range missing {
-		if v, ok := vals[rel.cols[i].name]; ok && v != nil {
+		v := m.value(rel.cols[i].name)
+		if v != nil {
 			row[i] = v
 		} else {
 			left = append(left, i)
 		}
 	}
 	return left
+}
+
+// value is the remembered value of the column name (nil: none).
+func (m rememberedRow) value(name string) any {
+	for i := range m.rel.cols {
+		if m.rel.cols[i].name == name {
+			return m.row[i]
+		}
+	}
+	return nil
 }
 
 // fillToast reads the TOASTed values an update left unchanged from the row
