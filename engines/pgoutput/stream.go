@@ -212,39 +212,14 @@ func (r *replication) rowsSent() int {
 // it reached a position.
 const idlePing = 50 * time.Millisecond
 
-// loop handles messages until ctx ends or the stream fails, and reports
-// the stream's position whenever idlePing passes without input.
-//
-// The waits are read deadlines on the connection, not a context per
-// message: pgconn watches the context of every message it receives, which
-// cost about a tenth of a fast stream's CPU.
 func (r *replication) loop(ctx context.Context) error {
-	nc := r.conn.Conn()
-	fired := make(chan struct{})
-	stopWatch := context.AfterFunc(ctx, func() {
-		nc.SetReadDeadline(time.Unix(1, 0)) // the read under way fails at once
-		close(fired)
-	})
-	released := false
-	release := func() { // the connection reads normally again (for stop)
-		if !released {
-			released = true
-			if !stopWatch() {
-				<-fired
-			}
-			nc.SetReadDeadline(time.Time{})
-		}
-	}
-	defer release()
 	for {
-		if ctx.Err() == nil {
-			nc.SetReadDeadline(time.Now().Add(idlePing))
-		}
-		err := r.receive(context.Background())
+		mctx, cancel := context.WithTimeout(ctx, idlePing)
+		err := r.receive(mctx)
+		cancel()
 		switch {
 		case err == nil:
 		case ctx.Err() != nil:
-			release()
 			return r.stop(context.Cause(ctx))
 		case pgconn.Timeout(err):
 			if err := r.status(true); err != nil {
@@ -252,7 +227,6 @@ func (r *replication) loop(ctx context.Context) error {
 				return engines.AtPosition(position(r.pos), r.src.classify(err))
 			}
 		case errors.Is(err, errSend):
-			release()
 			return r.stop(errors.Unwrap(err))
 		default:
 			if r.conn.IsClosed() {
@@ -266,7 +240,7 @@ func (r *replication) loop(ctx context.Context) error {
 // errSend wraps an error of the send callback.
 var errSend = errors.New("send")
 
-// receive handles messages until the connection's read deadline.
+// receive handles messages until ctx's deadline.
 func (r *replication) receive(ctx context.Context) error {
 	for {
 		msg, err := r.conn.ReceiveMessage(ctx)
