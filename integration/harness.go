@@ -82,7 +82,13 @@ func (s *Server) DSN(user, password, db string, params map[string]string) string
 // DB opens a connection pool as root (no users configured) on db.
 func (s *Server) DB(tb testing.TB, db string) *sql.DB {
 	tb.Helper()
-	h, err := sql.Open("mysql", s.DSN("root", "", db, nil))
+	return s.DBWith(tb, db, nil)
+}
+
+// DBWith is DB with extra go-sql-driver DSN parameters.
+func (s *Server) DBWith(tb testing.TB, db string, params map[string]string) *sql.DB {
+	tb.Helper()
+	h, err := sql.Open("mysql", s.DSN("root", "", db, params))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -93,7 +99,13 @@ func (s *Server) DB(tb testing.TB, db string) *sql.DB {
 // Conn returns one dedicated connection (a session) as root on db.
 func (s *Server) Conn(tb testing.TB, db string) *sql.Conn {
 	tb.Helper()
-	c, err := s.DB(tb, db).Conn(context.Background())
+	return s.ConnWith(tb, db, nil)
+}
+
+// ConnWith is Conn with extra go-sql-driver DSN parameters.
+func (s *Server) ConnWith(tb testing.TB, db string, params map[string]string) *sql.Conn {
+	tb.Helper()
+	c, err := s.DBWith(tb, db, params).Conn(context.Background())
 	if err != nil {
 		tb.Fatal(err)
 	}

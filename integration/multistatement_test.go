@@ -44,17 +44,7 @@ func TestMultiStatement(t *testing.T) {
 	// A new session each time: a pooled connection would keep the
 	// session's streams.
 	conn := func(t *testing.T) *sql.Conn {
-		db, err := sql.Open("mysql", s.DSN("root", "", "", map[string]string{"multiStatements": "true"}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		c, err := db.Conn(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		return c
+		return s.ConnWith(t, "", map[string]string{"multiStatements": "true"})
 	}
 
 	t.Run("SET WORKLOAD and VSTREAM in one query", func(t *testing.T) {

@@ -273,11 +273,7 @@ func TestPostgresSessionSlots(t *testing.T) {
 	// session opens a client connection of its own: closing its pool
 	// closes the connection, as a client that quits.
 	session := func() (*sql.DB, *sql.Conn) {
-		db, err := sql.Open("mysql", s.DSN("root", "", "pg", nil))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
+		db := s.DB(t, "pg")
 		c, err := db.Conn(context.Background())
 		if err != nil {
 			t.Fatal(err)

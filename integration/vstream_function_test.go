@@ -2,7 +2,6 @@ package integration
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"strings"
 	"testing"
@@ -91,17 +90,10 @@ func TestVStreamFunctionPrepared(t *testing.T) {
 	w := s.Conn(t, "commerce")
 	seedOrders(t, w, 1, 6)
 
-	db, err := sql.Open("mysql", s.DSN("root", "", "commerce", map[string]string{"interpolateParams": "false"}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	params := map[string]string{"interpolateParams": "false"}
+	c := s.ConnWith(t, "commerce", params)
+	db := s.DBWith(t, "commerce", params) // other sessions
 	ctx := context.Background()
-	c, err := db.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
 
 	stmt, err := c.PrepareContext(ctx, "SELECT * FROM vstream('commerce.corder', ?) WHERE price > ?")
 	if err != nil {
@@ -175,16 +167,7 @@ func TestVStreamFunctionPreparedNoDatabase(t *testing.T) {
 	t.Parallel()
 	s := Start(t, Embedded(DemoSchema, "commerce"))
 	seedOrders(t, s.Conn(t, "commerce"), 1, 3)
-	db, err := sql.Open("mysql", s.DSN("root", "", "", map[string]string{"interpolateParams": "false"}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	c, err := db.Conn(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
+	c := s.ConnWith(t, "", map[string]string{"interpolateParams": "false"})
 
 	equalLines(t, "prepared vstream()", queryLines(t, c, "SELECT op, order_id FROM vstream('commerce.corder', ?, ?)", "", "current"),
 		"+ 1", "+ 2", "+ 3")
@@ -203,11 +186,7 @@ func TestVStreamFunctionPreparedNoDatabase(t *testing.T) {
 func TestVStreamFunctionPreparedErrors(t *testing.T) {
 	t.Parallel()
 	s := Start(t, Embedded(DemoSchema, "commerce"))
-	db, err := sql.Open("mysql", s.DSN("root", "", "commerce", map[string]string{"interpolateParams": "false"}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := s.DBWith(t, "commerce", map[string]string{"interpolateParams": "false"})
 	for _, tc := range []struct {
 		q    string
 		code uint16
