@@ -22,22 +22,21 @@ const (
 // environment, which Go reads at start-up, win. cmd/vstreamd calls it; a
 // program that embeds the server decides for itself.
 func TuneRuntime(cfg Config, getenv func(string) string) string {
-	gcPercent, memoryLimit := cfg.GCPercent, cfg.MemoryLimit
 	gc := "GOGC=" + getenv("GOGC")
 	switch {
 	case getenv("GOGC") != "":
-	case gcPercent > 0:
-		debug.SetGCPercent(gcPercent)
-		gc = fmt.Sprintf("gc_percent %d", gcPercent)
+	case cfg.GCPercent > 0:
+		debug.SetGCPercent(cfg.GCPercent)
+		gc = fmt.Sprintf("gc_percent %d", cfg.GCPercent)
 	default:
 		gc = "gc_percent 100 (Go's default)"
 	}
 	limit := "GOMEMLIMIT=" + getenv("GOMEMLIMIT")
 	switch {
 	case getenv("GOMEMLIMIT") != "":
-	case memoryLimit > 0:
-		debug.SetMemoryLimit(memoryLimit)
-		limit = fmt.Sprintf("memory_limit %d MiB", memoryLimit>>20)
+	case cfg.MemoryLimit > 0:
+		debug.SetMemoryLimit(cfg.MemoryLimit)
+		limit = fmt.Sprintf("memory_limit %d MiB", cfg.MemoryLimit>>20)
 	default:
 		limit = "no memory_limit"
 	}
