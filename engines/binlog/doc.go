@@ -3,7 +3,10 @@
 // streams the tables of database db.
 //
 // Changes come from the server's binary log, read as a replica with
-// go-mysql's BinlogSyncer (ROW format, FULL row images). Transactions are
+// go-mysql's BinlogSyncer (ROW format, FULL row images); the engine decodes
+// the row images of the tables it streams itself, straight into engine
+// values, and leaves to go-mysql the events with a value it does not read
+// (images.go). Transactions are
 // kept whole; a position (a GTID set, or file:offset when GTIDs are off)
 // advances only at transaction boundaries. The copy phase reads each chunk
 // from a consistent-snapshot transaction whose binlog position the server

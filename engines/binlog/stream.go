@@ -133,6 +133,15 @@ type reader struct {
 
 	buf     []engines.Event
 	rowless bool // the last buffered event is a Commit without rows
+
+	// The image decoding of the last table map (see planFor), and the
+	// rows of the last rows event.
+	plan     []imageColumn
+	planOK   bool
+	planTM   *replication.TableMapEvent
+	planCols *column
+	imageBuf [][]any
+	text     textArena // the decoded texts of rows
 }
 
 // run replicates until an error; the caller decides whether to reconnect.
@@ -398,20 +407,9 @@ func (r *reader) rows(ctx context.Context, ev *replication.BinlogEvent, e *repli
 	if r.txnTime.IsZero() && ev.Header.Timestamp != 0 {
 		r.txnTime = time.Unix(int64(ev.Header.Timestamp), 0).UTC()
 	}
-	// Each row is converted in place: go-mysql made it for this event alone.
-	decode := func(row []any) ([]any, error) {
-		if len(row) != len(cols) {
-			// The rows event and its table map disagree: a damaged event.
-			return nil, fmt.Errorf("a change of %s.%s has %d values, its table map %d columns", r.s.cfg.Database, name, len(row), len(cols))
-		}
-		for i, v := range row {
-			x, err := cols[i].fromBinlog(v)
-			if err != nil {
-				return nil, err
-			}
-			row[i] = x
-		}
-		return row, nil
+	images, err := r.images(ev.Header.EventType, e, cols)
+	if err != nil {
+		return fmt.Errorf("a change of %s.%s: %w", r.s.cfg.Database, name, err)
 	}
 	emit := func(before, after []any) {
 		r.txnRows++
@@ -422,37 +420,97 @@ func (r *reader) rows(ctx context.Context, ev *replication.BinlogEvent, e *repli
 		r.buf = append(r.buf, engines.Event{Kind: engines.RowChange, Table: t.desc.Name, Columns: names, Before: before, After: after, Time: r.txnTime})
 		r.rowless = false
 	}
-	switch ev.Header.EventType {
-	case replication.WRITE_ROWS_EVENTv0, replication.WRITE_ROWS_EVENTv1, replication.WRITE_ROWS_EVENTv2, replication.MARIADB_WRITE_ROWS_COMPRESSED_EVENT_V1:
-		for _, row := range e.Rows {
-			after, err := decode(row)
-			if err != nil {
-				return err
-			}
-			emit(nil, after)
+	switch {
+	case isUpdate(ev.Header.EventType):
+		for i := 0; i+1 < len(images); i += 2 {
+			emit(images[i], images[i+1])
 		}
-	case replication.DELETE_ROWS_EVENTv0, replication.DELETE_ROWS_EVENTv1, replication.DELETE_ROWS_EVENTv2, replication.MARIADB_DELETE_ROWS_COMPRESSED_EVENT_V1:
-		for _, row := range e.Rows {
-			before, err := decode(row)
-			if err != nil {
-				return err
-			}
-			emit(before, nil)
+	case isDelete(ev.Header.EventType):
+		for _, row := range images {
+			emit(row, nil)
 		}
-	case replication.UPDATE_ROWS_EVENTv0, replication.UPDATE_ROWS_EVENTv1, replication.UPDATE_ROWS_EVENTv2, replication.MARIADB_UPDATE_ROWS_COMPRESSED_EVENT_V1, replication.PARTIAL_UPDATE_ROWS_EVENT:
-		for i := 0; i+1 < len(e.Rows); i += 2 {
-			before, err := decode(e.Rows[i])
-			if err != nil {
-				return err
-			}
-			after, err := decode(e.Rows[i+1])
-			if err != nil {
-				return err
-			}
-			emit(before, after)
+	default:
+		for _, row := range images {
+			emit(nil, row)
 		}
 	}
+	r.imageBuf = images[:0]
 	return nil
+}
+
+func isUpdate(t replication.EventType) bool {
+	switch t {
+	case replication.UPDATE_ROWS_EVENTv0, replication.UPDATE_ROWS_EVENTv1, replication.UPDATE_ROWS_EVENTv2,
+		replication.MARIADB_UPDATE_ROWS_COMPRESSED_EVENT_V1, replication.PARTIAL_UPDATE_ROWS_EVENT:
+		return true
+	}
+	return false
+}
+
+func isDelete(t replication.EventType) bool {
+	switch t {
+	case replication.DELETE_ROWS_EVENTv0, replication.DELETE_ROWS_EVENTv1, replication.DELETE_ROWS_EVENTv2,
+		replication.MARIADB_DELETE_ROWS_COMPRESSED_EVENT_V1:
+		return true
+	}
+	return false
+}
+
+// images returns the row images of a rows event as engine values, in
+// order: an update's before and after images alternate. The image decoder
+// (images.go) reads them when it can; go-mysql otherwise.
+func (r *reader) images(t replication.EventType, e *replication.RowsEvent, cols []column) ([][]any, error) {
+	if u, ok := undecodedImages(e); ok {
+		// Not MariaDB's compressed events, MySQL's partial JSON updates
+		// or the events of MySQL 5.1.
+		var bitmap2 []byte
+		fast := true
+		switch t {
+		case replication.UPDATE_ROWS_EVENTv1, replication.UPDATE_ROWS_EVENTv2:
+			bitmap2 = e.ColumnBitmap2
+		case replication.WRITE_ROWS_EVENTv1, replication.WRITE_ROWS_EVENTv2,
+			replication.DELETE_ROWS_EVENTv1, replication.DELETE_ROWS_EVENTv2:
+		default:
+			fast = false
+		}
+		if fast && r.planFor(e.Table, cols) {
+			rows, err := readImages(r.imageBuf[:0], r.plan, u.data[u.pos:], e.ColumnBitmap1, bitmap2, &r.text)
+			if !errors.Is(err, errUseGoMySQL) {
+				return rows, err
+			}
+		}
+		if err := decodeWithGoMySQL(e); err != nil {
+			return nil, err
+		}
+	}
+	// go-mysql made each row for this event alone: convert it in place.
+	for _, row := range e.Rows {
+		if len(row) != len(cols) {
+			// The rows event and its table map disagree: a damaged event.
+			return nil, fmt.Errorf("%d values, its table map %d columns", len(row), len(cols))
+		}
+		for i, v := range row {
+			x, err := cols[i].fromBinlog(v)
+			if err != nil {
+				return nil, err
+			}
+			row[i] = x
+		}
+	}
+	return e.Rows, nil
+}
+
+// planFor makes r.plan the image decoding of a table map's columns into
+// cols, and reports whether the image decoder reads them all.
+func (r *reader) planFor(tm *replication.TableMapEvent, cols []column) bool {
+	if tm == nil || len(cols) == 0 {
+		return false
+	}
+	if tm != r.planTM || &cols[0] != r.planCols {
+		r.plan, r.planOK = imagePlan(r.plan, tm, cols)
+		r.planTM, r.planCols = tm, &cols[0]
+	}
+	return r.planOK
 }
 
 // columns matches a row event's columns with the table's: by name when the

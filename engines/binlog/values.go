@@ -320,27 +320,38 @@ func (c *column) fromBinlog(v any) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		if i <= 0 || i > int64(len(c.labels)) { // 0: the empty string MySQL stores for an invalid value
-			return "", nil
-		}
-		return c.labels[i-1], nil
+		return c.enumLabel(i), nil
 	case kSet:
 		bits, err := toInt64(v)
 		if err != nil {
 			return nil, err
 		}
-		var parts []string
-		for i, l := range c.labels {
-			if bits&(1<<uint(i)) != 0 {
-				parts = append(parts, l)
-			}
-		}
-		return strings.Join(parts, ","), nil
+		return c.setText(bits), nil
 	case kBit:
 		i, err := toInt64(v)
 		return uint64(i), err
 	}
 	return nil, fmt.Errorf("column %s (%s): unexpected binlog value %T", c.name, c.columnType, v)
+}
+
+// enumLabel is the member of an ENUM at a 1-based index; the index 0 is
+// the empty string MySQL stores for an invalid value.
+func (c *column) enumLabel(i int64) string {
+	if i <= 0 || i > int64(len(c.labels)) {
+		return ""
+	}
+	return c.labels[i-1]
+}
+
+// setText is the text of a SET whose members bits marks.
+func (c *column) setText(bits int64) string {
+	var parts []string
+	for i, l := range c.labels {
+		if bits&(1<<uint(i)) != 0 {
+			parts = append(parts, l)
+		}
+	}
+	return strings.Join(parts, ",")
 }
 
 // fromText turns a value of the text protocol (a SELECT) into the engine

@@ -1,0 +1,579 @@
+package binlog
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	gomysql "github.com/go-mysql-org/go-mysql/mysql"
+	"github.com/go-mysql-org/go-mysql/replication"
+)
+
+// The reader decodes the row images of a rows event itself, straight into
+// engine values: go-mysql's decoding makes a Go value of each column, which
+// fromBinlog then converts, and was 40 % of vstreamd's CPU in a stream of
+// 1000-row transactions. The values are the ones go-mysql and fromBinlog
+// give, to the byte; a value this decoder does not read as they would (a
+// zero or pre-1970 date, a TIME, MySQL's binary JSON, a column whose type
+// changed since the event) sends the whole event through go-mysql instead
+// (errUseGoMySQL): those values stay exactly as they always were.
+//
+// Row image format (MySQL's Rows_log_event): for each row, a bitmap of
+// the NULL columns among those the event's column bitmap marks, then the
+// value of every marked column that is not NULL, in the binlog type and
+// metadata of the table map event.
+
+// errUseGoMySQL: the event has a value the image decoder leaves to go-mysql.
+var errUseGoMySQL = errors.New("decoded by go-mysql")
+
+// imageColumn is the decoding of one column of a table map's images.
+type imageColumn struct {
+	c      *column
+	typ    byte   // the binlog type; of a MYSQL_TYPE_STRING, its real type
+	meta   uint16 // the table map's metadata
+	length int    // STRING: the field's length; ENUM, SET, BIT, integers: bytes
+	prefix int    // character and binary types: the bytes of the length before the value
+}
+
+// imagePlan returns the decoding of the columns of a table map into cols
+// (matched to its columns by the reader), appended to plan[:0], and false
+// when a column's binlog type is not one the decoder reads as that
+// column's kind.
+func imagePlan(plan []imageColumn, tm *replication.TableMapEvent, cols []column) ([]imageColumn, bool) {
+	plan = plan[:0]
+	if len(tm.ColumnType) != len(cols) || len(tm.ColumnMeta) != len(cols) {
+		return plan, false
+	}
+	numeric := 0 // numeric columns so far: the binlog's signedness bitmap has a bit for each
+	for i := range cols {
+		ic := imageColumn{c: &cols[i], typ: tm.ColumnType[i], meta: tm.ColumnMeta[i]}
+		if !ic.init() {
+			return plan, false
+		}
+		if tm.IsNumericColumn(i) {
+			signedness := tm.SignednessBitmap // binlog_row_metadata: empty when NO_LOG
+			if cols[i].kind == kInt && numeric/8 < len(signedness) && signedness[numeric/8]&(0x80>>(numeric%8)) != 0 {
+				return plan, false // unsigned then, signed now: go-mysql's value is the unsigned one
+			}
+			numeric++
+		}
+		plan = append(plan, ic)
+	}
+	return plan, true
+}
+
+// intBytes is the width of a binlog integer type.
+func intBytes(t byte) int {
+	switch t {
+	case gomysql.MYSQL_TYPE_TINY:
+		return 1
+	case gomysql.MYSQL_TYPE_SHORT:
+		return 2
+	case gomysql.MYSQL_TYPE_INT24:
+		return 3
+	case gomysql.MYSQL_TYPE_LONG:
+		return 4
+	}
+	return 8
+}
+
+// init resolves a STRING's real type and reports whether the decoder reads
+// the binlog type as the column's kind.
+func (ic *imageColumn) init() bool {
+	if ic.typ == gomysql.MYSQL_TYPE_STRING && ic.meta >= 256 {
+		// The real type is in the first byte; a field longer than 255
+		// keeps the high bits of its length in that byte's 0x30 bits.
+		real, low := byte(ic.meta>>8), int(ic.meta&0xff)
+		if real&0x30 != 0x30 {
+			ic.length = low | int((real&0x30)^0x30)<<4
+			real |= 0x30
+		} else {
+			ic.length = low
+		}
+		ic.typ = real
+	} else if ic.typ == gomysql.MYSQL_TYPE_STRING {
+		ic.length = int(ic.meta)
+	}
+	k := ic.c.kind
+	switch ic.typ {
+	case gomysql.MYSQL_TYPE_TINY, gomysql.MYSQL_TYPE_SHORT, gomysql.MYSQL_TYPE_INT24,
+		gomysql.MYSQL_TYPE_LONG, gomysql.MYSQL_TYPE_LONGLONG:
+		ic.length = intBytes(ic.typ)
+		return (k == kInt || k == kUint) && ic.c.bits == 8*ic.length
+	case gomysql.MYSQL_TYPE_YEAR:
+		return k == kYear
+	case gomysql.MYSQL_TYPE_FLOAT:
+		return k == kFloat
+	case gomysql.MYSQL_TYPE_DOUBLE:
+		return k == kDouble
+	case gomysql.MYSQL_TYPE_NEWDECIMAL:
+		prec, scale := int(ic.meta>>8), int(ic.meta&0xff)
+		return k == kDecimal && prec >= 1 && prec <= 65 && scale <= 30 && scale <= prec
+	case gomysql.MYSQL_TYPE_DATE:
+		return k == kDate
+	case gomysql.MYSQL_TYPE_DATETIME2:
+		return k == kDatetime && ic.meta <= 6
+	case gomysql.MYSQL_TYPE_TIMESTAMP2:
+		return k == kTimestamp && ic.meta <= 6
+	case gomysql.MYSQL_TYPE_VARCHAR, gomysql.MYSQL_TYPE_VAR_STRING:
+		ic.prefix = 1
+		if ic.meta >= 256 {
+			ic.prefix = 2
+		}
+		return k == kChar || k == kBinary
+	case gomysql.MYSQL_TYPE_STRING:
+		ic.prefix = 1
+		if ic.length >= 256 {
+			ic.prefix = 2
+		}
+		return k == kChar || k == kFixedBinary
+	case gomysql.MYSQL_TYPE_BLOB:
+		ic.prefix = int(ic.meta)
+		return (k == kChar || k == kBinary || (k == kJSON && !ic.c.mysqlJSON)) && ic.meta >= 1 && ic.meta <= 4
+	case gomysql.MYSQL_TYPE_ENUM:
+		ic.length = int(ic.meta & 0xff)
+		return k == kEnum && (ic.length == 1 || ic.length == 2)
+	case gomysql.MYSQL_TYPE_SET:
+		ic.length = int(ic.meta & 0xff)
+		return k == kSet && ic.length >= 1 && ic.length <= 8
+	case gomysql.MYSQL_TYPE_BIT:
+		bits := int(ic.meta>>8)*8 + int(ic.meta&0xff)
+		ic.length = (bits + 7) / 8
+		return k == kBit && ic.length >= 1 && ic.length <= 8
+	}
+	return false
+}
+
+// imageReader reads the row images of one rows event.
+type imageReader struct {
+	plan    []imageColumn
+	data    []byte // the images
+	text    string // data as a string when a column needs it: character values are slices of it
+	pos     int
+	images  int   // images read
+	slab    []any // the rows to come
+	arena   *textArena
+	scratch [2 + 65 + 9]byte
+}
+
+// Rows carved from one slab, at most.
+const imageRowsPerSlab = 64
+
+func newImageReader(plan []imageColumn, data []byte, arena *textArena) *imageReader {
+	ir := &imageReader{plan: plan, data: data, arena: arena}
+	for _, ic := range plan {
+		if ic.c.decode == nil && (ic.c.kind == kChar || ic.c.kind == kJSON) {
+			ir.text = string(data)
+			break
+		}
+	}
+	return ir
+}
+
+// readImages reads the row images of an event, appended to rows; with
+// bitmap2 (an update) before and after images alternate.
+func readImages(rows [][]any, plan []imageColumn, data []byte, bitmap1, bitmap2 []byte, arena *textArena) ([][]any, error) {
+	ir := newImageReader(plan, data, arena)
+	for ir.more() {
+		row, err := ir.next(bitmap1)
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, row)
+		if bitmap2 == nil {
+			continue
+		}
+		if row, err = ir.next(bitmap2); err != nil {
+			return nil, err
+		}
+		rows = append(rows, row)
+	}
+	return rows, nil
+}
+
+// more reports whether images remain.
+func (ir *imageReader) more() bool { return ir.pos < len(ir.data) }
+
+// next reads one row image whose present columns bitmap marks; the
+// columns it does not mark are nil.
+func (ir *imageReader) next(bitmap []byte) ([]any, error) {
+	n := len(ir.plan)
+	if len(bitmap)*8 < n {
+		return nil, fmt.Errorf("a column bitmap of %d bytes for %d columns", len(bitmap), n)
+	}
+	present := 0
+	for i := 0; i < n; i++ {
+		if bitmap[i/8]&(1<<(i%8)) != 0 {
+			present++
+		}
+	}
+	if present == 0 {
+		return nil, fmt.Errorf("a row image whose bitmap marks no column")
+	}
+	nulls, err := ir.take((present + 7) / 8)
+	if err != nil {
+		return nil, err
+	}
+	if len(ir.slab) < n {
+		// As many rows as the images left would hold at the size of
+		// those read so far (one for the first).
+		rows := 1
+		if ir.images > 0 {
+			rows = min(imageRowsPerSlab, (len(ir.data)-ir.pos)/max(1, ir.pos/ir.images)+1)
+		}
+		ir.slab = make([]any, n*rows)
+	}
+	ir.images++
+	row := ir.slab[:n:n]
+	ir.slab = ir.slab[n:]
+	k := 0
+	for i := range ir.plan {
+		if bitmap[i/8]&(1<<(i%8)) == 0 {
+			continue
+		}
+		null := nulls[k/8]&(1<<(k%8)) != 0
+		k++
+		if null {
+			continue
+		}
+		ic := &ir.plan[i]
+		var v any
+		var m int
+		var err error
+		switch {
+		case ic.prefix > 0:
+			m, err = lengthPrefixed(ir.data[ir.pos:], ic.prefix)
+			if err == nil {
+				v = ir.chars(ic, ir.pos+ic.prefix, ir.pos+m)
+			}
+		case ic.typ == gomysql.MYSQL_TYPE_NEWDECIMAL:
+			var text []byte
+			if text, m, err = decimalText(ir.scratch[:0], ir.data[ir.pos:], int(ic.meta>>8), int(ic.meta&0xff)); err == nil {
+				v = ir.arena.string(text)
+			}
+		default:
+			v, m, err = ic.value(ir.data[ir.pos:])
+		}
+		if err != nil {
+			if errors.Is(err, errUseGoMySQL) {
+				return nil, err
+			}
+			return nil, fmt.Errorf("column %s at byte %d of the row images: %w", ic.c.name, ir.pos, err)
+		}
+		row[i] = v
+		ir.pos += m
+	}
+	return row, nil
+}
+
+// take consumes n bytes.
+func (ir *imageReader) take(n int) ([]byte, error) {
+	if n > len(ir.data)-ir.pos {
+		return nil, errShortImage
+	}
+	b := ir.data[ir.pos : ir.pos+n]
+	ir.pos += n
+	return b, nil
+}
+
+var errShortImage = errors.New("a row image ends inside a value")
+
+// chars is the engine value of the bytes data[from:to] of a character or
+// binary column.
+func (ir *imageReader) chars(ic *imageColumn, from, to int) any {
+	c := ic.c
+	b := ir.data[from:to]
+	switch c.kind {
+	case kBinary:
+		return append([]byte(nil), b...)
+	case kFixedBinary:
+		out := make([]byte, max(len(b), c.size))
+		copy(out, b)
+		return out
+	}
+	if c.decode != nil {
+		return c.decode(b)
+	}
+	return ir.text[from:to]
+}
+
+// value decodes the value at the start of b, of a column that is not of a
+// character or binary type: the engine value and its length in bytes.
+func (ic *imageColumn) value(b []byte) (any, int, error) {
+	c := ic.c
+	switch ic.typ {
+	case gomysql.MYSQL_TYPE_TINY, gomysql.MYSQL_TYPE_SHORT, gomysql.MYSQL_TYPE_INT24,
+		gomysql.MYSQL_TYPE_LONG, gomysql.MYSQL_TYPE_LONGLONG:
+		w := ic.length
+		if len(b) < w {
+			return nil, 0, errShortImage
+		}
+		u := littleEndian(b[:w])
+		if c.kind == kUint {
+			return u, w, nil
+		}
+		shift := 64 - 8*w
+		return int64(u<<shift) >> shift, w, nil
+	case gomysql.MYSQL_TYPE_YEAR:
+		if len(b) < 1 {
+			return nil, 0, errShortImage
+		}
+		y := int64(b[0])
+		if y != 0 {
+			y += 1900
+		}
+		return y, 1, nil
+	case gomysql.MYSQL_TYPE_FLOAT:
+		if len(b) < 4 {
+			return nil, 0, errShortImage
+		}
+		return float32Text(math.Float32frombits(binary.LittleEndian.Uint32(b)), c.scale), 4, nil
+	case gomysql.MYSQL_TYPE_DOUBLE:
+		if len(b) < 8 {
+			return nil, 0, errShortImage
+		}
+		return math.Float64frombits(binary.LittleEndian.Uint64(b)), 8, nil
+	case gomysql.MYSQL_TYPE_DATE:
+		return dateValue(b)
+	case gomysql.MYSQL_TYPE_DATETIME2:
+		return datetime2Value(b, int(ic.meta))
+	case gomysql.MYSQL_TYPE_TIMESTAMP2:
+		return timestamp2Value(b, int(ic.meta))
+	case gomysql.MYSQL_TYPE_ENUM:
+		if len(b) < ic.length {
+			return nil, 0, errShortImage
+		}
+		return c.enumLabel(int64(littleEndian(b[:ic.length]))), ic.length, nil
+	case gomysql.MYSQL_TYPE_SET:
+		if len(b) < ic.length {
+			return nil, 0, errShortImage
+		}
+		return c.setText(int64(littleEndian(b[:ic.length]))), ic.length, nil
+	case gomysql.MYSQL_TYPE_BIT:
+		if len(b) < ic.length {
+			return nil, 0, errShortImage
+		}
+		return bigEndian(b[:ic.length]), ic.length, nil
+	}
+	return nil, 0, errUseGoMySQL // imagePlan admits no other type
+}
+
+// lengthPrefixed returns the size of a value preceded by its length in p
+// bytes, the length included.
+func lengthPrefixed(b []byte, p int) (int, error) {
+	if len(b) < p {
+		return 0, errShortImage
+	}
+	n := littleEndian(b[:p])
+	if n > uint64(len(b)-p) {
+		return 0, errShortImage
+	}
+	return p + int(n), nil
+}
+
+func littleEndian(b []byte) uint64 {
+	var u uint64
+	for i := len(b) - 1; i >= 0; i-- {
+		u = u<<8 | uint64(b[i])
+	}
+	return u
+}
+
+func bigEndian(b []byte) uint64 {
+	var u uint64
+	for _, x := range b {
+		u = u<<8 | uint64(x)
+	}
+	return u
+}
+
+// dateValue reads a DATE (3 bytes: day, month and year in bits 0-4, 5-8
+// and 9-23). The zero date and a date with a zero month or day are left
+// to go-mysql.
+func dateValue(b []byte) (any, int, error) {
+	if len(b) < 3 {
+		return nil, 0, errShortImage
+	}
+	v := littleEndian(b[:3])
+	y, m, d := int(v>>9), int(v>>5&15), int(v&31)
+	t, ok := civil(y, m, d, 0, 0, 0, 0)
+	if !ok {
+		return nil, 0, errUseGoMySQL
+	}
+	return t, 3, nil
+}
+
+// civil is the time of a date and time MySQL can print: a year of four
+// digits, a month and day of the calendar.
+func civil(y, mo, d, h, mi, s, ns int) (time.Time, bool) {
+	if y > 9999 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 59 {
+		return time.Time{}, false
+	}
+	t := time.Date(y, time.Month(mo), d, h, mi, s, ns, time.UTC)
+	return t, t.Day() == d
+}
+
+// fracBytes is the size of the fractional seconds of a temporal value of
+// fsp digits, and fracMicros reads them as microseconds.
+func fracBytes(fsp int) int { return (fsp + 1) / 2 }
+
+func fracMicros(b []byte, fsp int) int64 {
+	switch fsp {
+	case 1, 2:
+		return int64(b[0]) * 10000
+	case 3, 4:
+		return int64(bigEndian(b[:2])) * 100
+	case 5, 6:
+		return int64(bigEndian(b[:3]))
+	}
+	return 0
+}
+
+// datetimeEpoch is 1970-01-01 00:00:00 as DATETIME2's integer part.
+const datetimeEpoch = (1970*13+1)<<22 | 1<<17
+
+// datetime2Value reads a DATETIME(fsp) of MySQL 5.6.4 and later: 5 bytes,
+// big-endian, offset by 2^39, then the fractional seconds. Values before
+// 1970 (whose text go-mysql parses) and dates with a zero month or day are
+// left to go-mysql.
+func datetime2Value(b []byte, fsp int) (any, int, error) {
+	n := 5 + fracBytes(fsp)
+	if len(b) < n {
+		return nil, 0, errShortImage
+	}
+	v := int64(bigEndian(b[:5])) - 0x8000000000
+	if v < datetimeEpoch {
+		return nil, 0, errUseGoMySQL
+	}
+	ymd, hms := v>>17, v&(1<<17-1)
+	ym := ymd >> 5
+	y, mo, d := int(ym/13), int(ym%13), int(ymd&31)
+	h, mi, s := int(hms>>12), int(hms>>6&63), int(hms&63)
+	if mo == 0 || d == 0 {
+		return nil, 0, errUseGoMySQL
+	}
+	// As go-mysql makes it: time.Date normalizes what is out of range.
+	return time.Date(y, time.Month(mo), d, h, mi, s, int(fracMicros(b[5:], fsp))*1000, time.UTC), n, nil
+}
+
+// timestamp2Value reads a TIMESTAMP(fsp): 4 bytes of Unix seconds,
+// big-endian, then the fractional seconds. The zero timestamp is left to
+// go-mysql.
+func timestamp2Value(b []byte, fsp int) (any, int, error) {
+	n := 4 + fracBytes(fsp)
+	if len(b) < n {
+		return nil, 0, errShortImage
+	}
+	sec := int64(bigEndian(b[:4]))
+	if sec == 0 {
+		return nil, 0, errUseGoMySQL
+	}
+	return time.Unix(sec, fracMicros(b[4:], fsp)*1000).UTC(), n, nil
+}
+
+// decimalDigitBytes is the size of a group of fewer than nine digits.
+var decimalDigitBytes = [9]int{0, 1, 1, 2, 2, 3, 3, 4, 4}
+
+func decimalSize(digits int) int { return digits/9*4 + decimalDigitBytes[digits%9] }
+
+// decimalText reads a DECIMAL(prec, scale) in MySQL's binary format as
+// the text a SELECT prints: the integer digits in groups of nine, each a
+// big-endian integer (a leading group of fewer digits in fewer bytes),
+// then the fraction's digits likewise (a trailing group of fewer); the
+// sign bit is the first bit, set for positive values, and a negative
+// value has every byte inverted.
+func decimalText(out, b []byte, prec, scale int) ([]byte, int, error) {
+	intg := prec - scale
+	size := decimalSize(intg) + decimalSize(scale)
+	if len(b) < size {
+		return nil, 0, errShortImage
+	}
+	var mask byte
+	if b[0]&0x80 == 0 {
+		mask = 0xff
+		out = append(out, '-')
+	}
+	pos := 0
+	// group appends the next group of digits.
+	group := func(digits int) {
+		nbytes := 4
+		if digits < 9 {
+			nbytes = decimalDigitBytes[digits]
+		}
+		var u uint64
+		for i := 0; i < nbytes; i++ {
+			x := b[pos+i] ^ mask
+			if pos+i == 0 {
+				x ^= 0x80
+			}
+			u = u<<8 | uint64(x)
+		}
+		pos += nbytes
+		out = appendPadded(out, u, digits)
+	}
+	start := len(out)
+	if lead := intg % 9; lead > 0 {
+		group(lead)
+	}
+	for i := 0; i < intg/9; i++ {
+		group(9)
+	}
+	// No leading zeros, and "0" for a number below one.
+	digits := out[start:]
+	z := 0
+	for z < len(digits)-1 && digits[z] == '0' {
+		z++
+	}
+	if len(digits) == 0 {
+		out = append(out, '0')
+	} else if z > 0 {
+		out = append(out[:start], digits[z:]...)
+	}
+	if scale > 0 {
+		out = append(out, '.')
+		for i := 0; i < scale/9; i++ {
+			group(9)
+		}
+		if tail := scale % 9; tail > 0 {
+			group(tail)
+		}
+	}
+	return out, size, nil
+}
+
+// textArena hands out strings carved from shared blocks (as many strings
+// as a block holds cost one allocation); what a block holds is never
+// written again.
+type textArena struct{ b strings.Builder }
+
+const textArenaBlock = 4 << 10
+
+func (a *textArena) string(p []byte) string {
+	if a.b.Cap()-a.b.Len() < len(p) {
+		a.b = strings.Builder{}
+		a.b.Grow(max(len(p), textArenaBlock))
+	}
+	at := a.b.Len()
+	a.b.Write(p)
+	return a.b.String()[at:]
+}
+
+// appendPadded appends u in decimal, with leading zeros to width digits.
+func appendPadded(out []byte, u uint64, width int) []byte {
+	var tmp [20]byte
+	i := len(tmp)
+	for u >= 10 {
+		i--
+		tmp[i] = byte('0' + u%10)
+		u /= 10
+	}
+	i--
+	tmp[i] = byte('0' + u)
+	for n := len(tmp) - i; n < width; n++ {
+		out = append(out, '0')
+	}
+	return append(out, tmp[i:]...)
+}
