@@ -455,8 +455,23 @@ func datetime2Value(b []byte, fsp int) (any, int, error) {
 	if mo == 0 || d == 0 {
 		return nil, 0, errUseGoMySQL
 	}
-	// As go-mysql makes it: time.Date normalizes what is out of range.
-	return time.Date(y, time.Month(mo), d, h, mi, s, int(fracMicros(b[5:], fsp))*1000, time.UTC), n, nil
+	// The time go-mysql makes with time.Date (which carries what is out of
+	// range over, as this sum does), without its normalizing.
+	sec := (unixDays(y, mo)+int64(d-1))*86400 + int64(h*3600+mi*60+s)
+	return time.Unix(sec, fracMicros(b[5:], fsp)*1000).UTC(), n, nil
+}
+
+// unixDays is the number of days from 1970-01-01 to the first day of month
+// mo (1-12) of year y (1970 or later) of the Gregorian calendar: years
+// counted from March, so that February's length comes last.
+func unixDays(y, mo int) int64 {
+	if mo <= 2 {
+		y--
+	}
+	era, yoe := y/400, y%400
+	doy := (153*((mo+9)%12) + 2) / 5 // the month's first day, from March 1st
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return int64(era*146097+doe) - 719468 // 719468: days from 0000-03-01 to 1970-01-01
 }
 
 // timestamp2Value reads a TIMESTAMP(fsp): 4 bytes of Unix seconds,

@@ -107,7 +107,7 @@ func decimalLit(intg, scale int) func(r *rand.Rand) string {
 }
 
 func randTime(r *rand.Rand) time.Time {
-	return time.Date(1970+r.Intn(8000), time.Month(1+r.Intn(12)), 1+r.Intn(28), r.Intn(24), r.Intn(60), r.Intn(60), r.Intn(1e9), time.UTC)
+	return time.Date(1970+r.Intn(8030), time.Month(1+r.Intn(12)), 1+r.Intn(31), r.Intn(24), r.Intn(60), r.Intn(60), r.Intn(1e9), time.UTC)
 }
 
 func randTimestamp(r *rand.Rand) time.Time {
@@ -320,6 +320,17 @@ func TestDecimalText(t *testing.T) {
 		got, n, err := decimalText(nil, tc.b, tc.prec, tc.scale)
 		if !errors.Is(err, tc.err) || string(got) != tc.want || (err == nil && n != len(tc.b)) {
 			t.Errorf("DECIMAL(%d,%d) % x: %q, %d, %v; want %q, %v", tc.prec, tc.scale, tc.b, got, n, err, tc.want, tc.err)
+		}
+	}
+}
+
+func TestUnixDays(t *testing.T) {
+	for y := 1970; y <= 10000; y += 7 {
+		for mo := 1; mo <= 12; mo++ {
+			want := time.Date(y, time.Month(mo), 1, 0, 0, 0, 0, time.UTC).Unix() / 86400
+			if got := unixDays(y, mo); got != want {
+				t.Fatalf("%d-%02d: %d days, time.Date %d", y, mo, got, want)
+			}
 		}
 	}
 }
