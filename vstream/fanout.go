@@ -16,7 +16,7 @@ import (
 const (
 	// DefaultFanoutEvents bounds a shared stream's buffer (see hub): it
 	// reads at most this many events ahead of its slowest subscriber, and a
-	// subscriber half as far behind the leading one reads on its own.
+	// subscriber about as far behind the leading one reads on its own.
 	DefaultFanoutEvents = 1 << 16
 	// DefaultFanoutAhead is how far a shared stream reads ahead of its
 	// leading subscriber.
@@ -330,7 +330,7 @@ func (s *subscriber) alone(ctx context.Context) error {
 }
 
 // canJoin reports whether the table's shared stream buffers the
-// subscriber's position.
+// subscriber's position, near enough its head to stay (see hub).
 func (s *subscriber) canJoin() bool {
 	s.f.mu.Lock()
 	h := s.f.hubs[strings.ToLower(s.table)]
@@ -343,8 +343,8 @@ func (s *subscriber) canJoin() bool {
 	if !h.ready || h.ended || h.stopped {
 		return false
 	}
-	_, _, ok, err := h.joinAt(s.pos)
-	return ok && err == nil
+	cursor, _, ok, err := h.joinAt(s.pos)
+	return ok && err == nil && h.nearHead(cursor)
 }
 
 // deliver sends evs (when there are any) and records how far they go.

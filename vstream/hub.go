@@ -17,9 +17,19 @@ import (
 //
 // Memory is bounded: the hub reads at most ahead events ahead of its
 // leading subscriber (no further: reading ahead of every reader is wasted
-// work when they stop), and a subscriber that falls more than capacity/2
-// events behind the leading one is evicted (it goes on reading on its own,
-// see subscriber): a slow client slows only itself, unless it is alone.
+// work when they stop), and a subscriber that falls more than
+// capacity-ahead events behind the leading one is evicted (it goes on
+// reading on its own, see subscriber): a slow client slows only itself,
+// unless it is alone. The buffer so holds at most capacity events.
+//
+// An evicted subscriber joins again only once it is within capacity/2
+// events of the hub's head (see nearHead): one that joined at the far end
+// of the buffer would be evicted again at once. When the machine is short
+// of CPU, every session falls behind by turns; without that margin each
+// turn cost a replication connection and a decoding of its own, which
+// took more CPU still (53 connections for 64 sessions with two CPU hogs
+// running, in the fan-out benchmark).
+//
 // The hub stops when its last subscriber leaves.
 type hub struct {
 	f        *Fanout
@@ -147,15 +157,15 @@ func (h *hub) leading() (uint64, bool) {
 	return lead, ok
 }
 
-// evictLaggards drops the subscribers more than capacity/2 events behind
-// the leading one (they read on their own from then on).
+// evictLaggards drops the subscribers more than capacity-ahead events
+// behind the leading one (they read on their own from then on).
 func (h *hub) evictLaggards() {
 	if len(h.subs) < 2 {
 		return
 	}
 	lead, _ := h.leading()
 	for s, c := range h.subs {
-		if lead-c > uint64(h.capacity/2) {
+		if lead-c > uint64(h.capacity-h.ahead) {
 			delete(h.subs, s)
 			s.evicted.Store(true)
 		}
@@ -261,6 +271,12 @@ func (h *hub) joinAt(pos engines.Position) (cursor uint64, settled, ok bool, err
 	// events in between belong to the transaction that ends there, after
 	// pos (engines merge only commits without rows).
 	return b.next, exact || i < len(h.bounds), true, nil
+}
+
+// nearHead reports whether a subscriber joining at cursor would be within
+// capacity/2 events of the head: far enough from eviction to stay.
+func (h *hub) nearHead(cursor uint64) bool {
+	return h.head-cursor <= uint64(h.capacity/2)
 }
 
 // subscribe registers s at cursor. Called with mu held.
