@@ -118,6 +118,8 @@ func (ic *imageColumn) init() bool {
 		return k == kDatetime && ic.meta <= 6
 	case gomysql.MYSQL_TYPE_TIMESTAMP2:
 		return k == kTimestamp && ic.meta <= 6
+	case gomysql.MYSQL_TYPE_TIME2:
+		return k == kTime && ic.meta <= 6
 	case gomysql.MYSQL_TYPE_VARCHAR, gomysql.MYSQL_TYPE_VAR_STRING:
 		ic.prefix = 1
 		if ic.meta >= 256 {
@@ -252,6 +254,11 @@ func (ir *imageReader) next(bitmap []byte) ([]any, error) {
 		case ic.typ == gomysql.MYSQL_TYPE_NEWDECIMAL:
 			var text []byte
 			if text, m, err = decimalText(ir.scratch[:0], ir.data[ir.pos:], int(ic.meta>>8), int(ic.meta&0xff)); err == nil {
+				v = ir.arena.string(text)
+			}
+		case ic.typ == gomysql.MYSQL_TYPE_TIME2:
+			var text []byte
+			if text, m, err = time2Text(ir.scratch[:0], ir.data[ir.pos:], int(ic.meta)); err == nil {
 				v = ir.arena.string(text)
 			}
 		default:
@@ -487,6 +494,34 @@ func timestamp2Value(b []byte, fsp int) (any, int, error) {
 		return nil, 0, errUseGoMySQL
 	}
 	return time.Unix(sec, fracMicros(b[4:], fsp)*1000).UTC(), n, nil
+}
+
+// time2Text reads a TIME(fsp) of MySQL 5.6.4 and later as the text
+// go-mysql gives: 3 bytes, big-endian, offset by 2^23 (hours in bits
+// 12-21, minutes in 6-11, seconds in 0-5), then the fractional seconds,
+// shown to fsp digits unless they are zero. A negative time (its
+// fraction is stored inverted) is left to go-mysql.
+func time2Text(out, b []byte, fsp int) ([]byte, int, error) {
+	n := 3 + fracBytes(fsp)
+	if len(b) < n {
+		return nil, 0, errShortImage
+	}
+	v := int64(bigEndian(b[:3])) - 0x800000
+	us := fracMicros(b[3:], fsp)
+	if v < 0 || us >= 1e6 {
+		return nil, 0, errUseGoMySQL
+	}
+	out = appendPadded(out, uint64(v>>12&0x3ff), 2)
+	out = append(out, ':')
+	out = appendPadded(out, uint64(v>>6&63), 2)
+	out = append(out, ':')
+	out = appendPadded(out, uint64(v&63), 2)
+	if us != 0 {
+		out = append(out, '.')
+		at := len(out)
+		out = appendPadded(out, uint64(us), 6)[:at+fsp]
+	}
+	return out, n, nil
 }
 
 // decimalDigitBytes is the size of a group of fewer than nine digits.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand"
 	"net/url"
 	"path/filepath"
@@ -51,6 +52,10 @@ var imageTypes = []struct {
 	{"ts2", "TIMESTAMP(2) NULL", func(r *rand.Rand) string { return "'" + randTimestamp(r).Format("2006-01-02 15:04:05.00") + "'" }},
 	{"ts5", "TIMESTAMP(5) NULL", func(r *rand.Rand) string { return "'" + randTimestamp(r).Format("2006-01-02 15:04:05.00000") + "'" }},
 	{"y", "YEAR", intLit(1901, 2155)},
+	{"tm", "TIME", timeLit(0)},
+	{"tm1", "TIME(1)", timeLit(1)},
+	{"tm4", "TIME(4)", timeLit(4)},
+	{"tm6", "TIME(6)", timeLit(6)},
 	{"c", "CHAR(10)", textLit(10)},
 	{"cw", "CHAR(255)", textLit(255)},
 	{"vc", "VARCHAR(64)", textLit(64)},
@@ -104,6 +109,17 @@ func decimalLit(intg, scale int) func(r *rand.Rand) string {
 			s = "-" + s
 		}
 		return s
+	}
+}
+
+// timeLit is a TIME(fsp) from 0 to 838:59:59, the fraction zero at times.
+func timeLit(fsp int) func(r *rand.Rand) string {
+	return func(r *rand.Rand) string {
+		s := fmt.Sprintf("'%d:%02d:%02d", r.Intn(839), r.Intn(60), r.Intn(60))
+		if fsp > 0 && r.Intn(4) > 0 {
+			s += fmt.Sprintf(".%0*d", fsp, r.Intn(int(math.Pow10(fsp))))
+		}
+		return s + "'"
 	}
 }
 
@@ -181,6 +197,7 @@ func TestImagesMatchGoMySQL(t *testing.T) {
 	for i, set := range []string{
 		"dt = '0000-00-00'", "dt = '2024-00-15'", "dtt = '0000-00-00 00:00:00'", "dt6 = '1969-12-31 23:59:59.5'",
 		"dt3 = '2024-02-00 10:00:00'", "ts = '0000-00-00 00:00:00'", "dtt = '1000-01-01 00:00:00'",
+		"tm = '-10:00:00'", "tm4 = '-00:00:01.5'",
 	} {
 		stmts = append(stmts, fmt.Sprintf("UPDATE ks.wide SET %s WHERE id = %d", set, 7*i+1)) // not deleted
 	}
@@ -261,7 +278,7 @@ func TestImagesMatchGoMySQL(t *testing.T) {
 		}
 	}
 	t.Logf("%d events decoded alike (%d images), %d left to go-mysql", fast, rows, slow)
-	if fast == 0 || slow < 7 || rows < 600 {
+	if fast == 0 || slow < 9 || rows < 600 {
 		t.Errorf("want events of both kinds: %d decoded by the image decoder, %d by go-mysql", fast, slow)
 	}
 }
@@ -336,6 +353,34 @@ func TestUnixDays(t *testing.T) {
 	}
 }
 
+func TestTime2Text(t *testing.T) {
+	hms := func(h, m, s int) []byte {
+		v := 0x800000 + h<<12 | m<<6 | s
+		return []byte{byte(v >> 16), byte(v >> 8), byte(v)}
+	}
+	for _, tc := range []struct {
+		fsp  int
+		b    []byte
+		want string
+		err  error
+	}{
+		{0, hms(838, 59, 59), "838:59:59", nil},
+		{0, hms(0, 0, 0), "00:00:00", nil},
+		{3, append(hms(10, 0, 0), 0, 0), "10:00:00", nil}, // a zero fraction is not shown
+		{3, append(hms(1, 2, 3), 0x01, 0xf4), "01:02:03.050", nil},
+		{1, append(hms(1, 2, 3), 50), "01:02:03.5", nil},
+		{6, append(hms(0, 0, 1), 0x00, 0x00, 0x07), "00:00:01.000007", nil},
+		{0, []byte{0x7f, 0xff, 0xff}, "", errUseGoMySQL}, // negative
+		{2, append(hms(0, 0, 1), 100), "", errUseGoMySQL},  // not a fraction
+		{3, hms(1, 0, 0), "", errShortImage},
+	} {
+		got, _, err := time2Text(nil, tc.b, tc.fsp)
+		if !errors.Is(err, tc.err) || string(got) != tc.want {
+			t.Errorf("TIME(%d) % x: %q, %v; want %q, %v", tc.fsp, tc.b, got, err, tc.want, tc.err)
+		}
+	}
+}
+
 // TestImagePlanRefuses: the types and changes the image decoder leaves to
 // go-mysql.
 func TestImagePlanRefuses(t *testing.T) {
@@ -345,7 +390,7 @@ func TestImagePlanRefuses(t *testing.T) {
 		typ  byte
 		meta uint16
 	}{
-		{"time", col("time", "time(3)", ""), gomysql.MYSQL_TYPE_TIME2, 3},
+		{"old time", col("time", "time", ""), gomysql.MYSQL_TYPE_TIME, 0},
 		{"old datetime", col("datetime", "datetime", ""), gomysql.MYSQL_TYPE_DATETIME, 0},
 		{"int then bigint", col("bigint", "bigint(20)", ""), gomysql.MYSQL_TYPE_LONG, 0},
 		{"varchar then int", col("int", "int(11)", ""), gomysql.MYSQL_TYPE_VARCHAR, 64},
@@ -397,6 +442,7 @@ func FuzzRowImages(f *testing.F) {
 	add(gomysql.MYSQL_TYPE_FLOAT, 4, col("float", "float", ""))
 	add(gomysql.MYSQL_TYPE_DOUBLE, 8, col("double", "double", ""))
 	add(gomysql.MYSQL_TYPE_YEAR, 0, col("year", "year(4)", ""))
+	add(gomysql.MYSQL_TYPE_TIME2, 4, col("time", "time(4)", ""))
 	tm.ColumnCount = uint64(len(cols))
 	plan, ok := imagePlan(nil, tm, cols)
 	if !ok {
