@@ -370,8 +370,8 @@ func TestTime2Text(t *testing.T) {
 		{3, append(hms(1, 2, 3), 0x01, 0xf4), "01:02:03.050", nil},
 		{1, append(hms(1, 2, 3), 50), "01:02:03.5", nil},
 		{6, append(hms(0, 0, 1), 0x00, 0x00, 0x07), "00:00:01.000007", nil},
-		{0, []byte{0x7f, 0xff, 0xff}, "", errUseGoMySQL}, // negative
-		{2, append(hms(0, 0, 1), 100), "", errUseGoMySQL},  // not a fraction
+		{0, []byte{0x7f, 0xff, 0xff}, "", errUseGoMySQL},  // negative
+		{2, append(hms(0, 0, 1), 100), "", errUseGoMySQL}, // not a fraction
 		{3, hms(1, 0, 0), "", errShortImage},
 	} {
 		got, _, err := time2Text(nil, tc.b, tc.fsp)
