@@ -10,6 +10,7 @@ import (
 
 	gomysql "github.com/go-mysql-org/go-mysql/mysql"
 	"github.com/go-mysql-org/go-mysql/replication"
+	"github.com/vstreamd/vstreamd/engines/internal/box"
 )
 
 // The reader decodes the row images of a rows event itself, straight into
@@ -158,14 +159,15 @@ type imageReader struct {
 	images  int   // images read
 	slab    []any // the rows to come
 	arena   *textArena
+	box     *box.Slab
 	scratch [2 + 65 + 9]byte
 }
 
 // Rows carved from one slab, at most.
 const imageRowsPerSlab = 64
 
-func newImageReader(plan []imageColumn, data []byte, arena *textArena) *imageReader {
-	ir := &imageReader{plan: plan, data: data, arena: arena}
+func newImageReader(plan []imageColumn, data []byte, arena *textArena, bx *box.Slab) *imageReader {
+	ir := &imageReader{plan: plan, data: data, arena: arena, box: bx}
 	for _, ic := range plan {
 		if ic.c.decode == nil && (ic.c.kind == kChar || ic.c.kind == kJSON) {
 			ir.text = string(data)
@@ -177,8 +179,8 @@ func newImageReader(plan []imageColumn, data []byte, arena *textArena) *imageRea
 
 // readImages reads the row images of an event, appended to rows; with
 // bitmap2 (an update) before and after images alternate.
-func readImages(rows [][]any, plan []imageColumn, data []byte, bitmap1, bitmap2 []byte, arena *textArena) ([][]any, error) {
-	ir := newImageReader(plan, data, arena)
+func readImages(rows [][]any, plan []imageColumn, data []byte, bitmap1, bitmap2 []byte, arena *textArena, bx *box.Slab) ([][]any, error) {
+	ir := newImageReader(plan, data, arena, bx)
 	for ir.more() {
 		row, err := ir.next(bitmap1)
 		if err != nil {
@@ -254,15 +256,15 @@ func (ir *imageReader) next(bitmap []byte) ([]any, error) {
 		case ic.typ == gomysql.MYSQL_TYPE_NEWDECIMAL:
 			var text []byte
 			if text, m, err = decimalText(ir.scratch[:0], ir.data[ir.pos:], int(ic.meta>>8), int(ic.meta&0xff)); err == nil {
-				v = ir.arena.string(text)
+				v = ir.box.String(ir.arena.string(text))
 			}
 		case ic.typ == gomysql.MYSQL_TYPE_TIME2:
 			var text []byte
 			if text, m, err = time2Text(ir.scratch[:0], ir.data[ir.pos:], int(ic.meta)); err == nil {
-				v = ir.arena.string(text)
+				v = ir.box.String(ir.arena.string(text))
 			}
 		default:
-			v, m, err = ic.value(ir.data[ir.pos:])
+			v, m, err = ic.value(ir.data[ir.pos:], ir.box)
 		}
 		if err != nil {
 			if errors.Is(err, errUseGoMySQL) {
@@ -302,14 +304,14 @@ func (ir *imageReader) chars(ic *imageColumn, from, to int) any {
 		return out
 	}
 	if c.decode != nil {
-		return c.decode(b)
+		return ir.box.String(c.decode(b))
 	}
-	return ir.text[from:to]
+	return ir.box.String(ir.text[from:to])
 }
 
 // value decodes the value at the start of b, of a column that is not of a
 // character or binary type: the engine value and its length in bytes.
-func (ic *imageColumn) value(b []byte) (any, int, error) {
+func (ic *imageColumn) value(b []byte, bx *box.Slab) (any, int, error) {
 	c := ic.c
 	switch ic.typ {
 	case gomysql.MYSQL_TYPE_TINY, gomysql.MYSQL_TYPE_SHORT, gomysql.MYSQL_TYPE_INT24,
@@ -320,10 +322,10 @@ func (ic *imageColumn) value(b []byte) (any, int, error) {
 		}
 		u := littleEndian(b[:w])
 		if c.kind == kUint {
-			return u, w, nil
+			return bx.Uint64(u), w, nil
 		}
 		shift := 64 - 8*w
-		return int64(u<<shift) >> shift, w, nil
+		return bx.Int64(int64(u<<shift) >> shift), w, nil
 	case gomysql.MYSQL_TYPE_YEAR:
 		if len(b) < 1 {
 			return nil, 0, errShortImage
@@ -332,7 +334,7 @@ func (ic *imageColumn) value(b []byte) (any, int, error) {
 		if y != 0 {
 			y += 1900
 		}
-		return y, 1, nil
+		return bx.Int64(y), 1, nil
 	case gomysql.MYSQL_TYPE_FLOAT:
 		if len(b) < 4 {
 			return nil, 0, errShortImage
@@ -342,28 +344,38 @@ func (ic *imageColumn) value(b []byte) (any, int, error) {
 		if len(b) < 8 {
 			return nil, 0, errShortImage
 		}
-		return math.Float64frombits(binary.LittleEndian.Uint64(b)), 8, nil
-	case gomysql.MYSQL_TYPE_DATE:
-		return dateValue(b)
-	case gomysql.MYSQL_TYPE_DATETIME2:
-		return datetime2Value(b, int(ic.meta))
-	case gomysql.MYSQL_TYPE_TIMESTAMP2:
-		return timestamp2Value(b, int(ic.meta))
+		return bx.Float64(math.Float64frombits(binary.LittleEndian.Uint64(b))), 8, nil
+	case gomysql.MYSQL_TYPE_DATE, gomysql.MYSQL_TYPE_DATETIME2, gomysql.MYSQL_TYPE_TIMESTAMP2:
+		var t time.Time
+		var n int
+		var err error
+		switch ic.typ {
+		case gomysql.MYSQL_TYPE_DATE:
+			t, n, err = dateValue(b)
+		case gomysql.MYSQL_TYPE_DATETIME2:
+			t, n, err = datetime2Value(b, int(ic.meta))
+		default:
+			t, n, err = timestamp2Value(b, int(ic.meta))
+		}
+		if err != nil {
+			return nil, 0, err
+		}
+		return bx.Time(t), n, nil
 	case gomysql.MYSQL_TYPE_ENUM:
 		if len(b) < ic.length {
 			return nil, 0, errShortImage
 		}
-		return c.enumLabel(int64(littleEndian(b[:ic.length]))), ic.length, nil
+		return bx.String(c.enumLabel(int64(littleEndian(b[:ic.length])))), ic.length, nil
 	case gomysql.MYSQL_TYPE_SET:
 		if len(b) < ic.length {
 			return nil, 0, errShortImage
 		}
-		return c.setText(int64(littleEndian(b[:ic.length]))), ic.length, nil
+		return bx.String(c.setText(int64(littleEndian(b[:ic.length])))), ic.length, nil
 	case gomysql.MYSQL_TYPE_BIT:
 		if len(b) < ic.length {
 			return nil, 0, errShortImage
 		}
-		return bigEndian(b[:ic.length]), ic.length, nil
+		return bx.Uint64(bigEndian(b[:ic.length])), ic.length, nil
 	}
 	return nil, 0, errUseGoMySQL // imagePlan admits no other type
 }
@@ -400,15 +412,15 @@ func bigEndian(b []byte) uint64 {
 // dateValue reads a DATE (3 bytes: day, month and year in bits 0-4, 5-8
 // and 9-23). The zero date and a date with a zero month or day are left
 // to go-mysql.
-func dateValue(b []byte) (any, int, error) {
+func dateValue(b []byte) (time.Time, int, error) {
 	if len(b) < 3 {
-		return nil, 0, errShortImage
+		return time.Time{}, 0, errShortImage
 	}
 	v := littleEndian(b[:3])
 	y, m, d := int(v>>9), int(v>>5&15), int(v&31)
 	t, ok := civil(y, m, d, 0, 0, 0, 0)
 	if !ok {
-		return nil, 0, errUseGoMySQL
+		return time.Time{}, 0, errUseGoMySQL
 	}
 	return t, 3, nil
 }
@@ -446,21 +458,21 @@ const datetimeEpoch = (1970*13+1)<<22 | 1<<17
 // big-endian, offset by 2^39, then the fractional seconds. Values before
 // 1970 (whose text go-mysql parses) and dates with a zero month or day are
 // left to go-mysql.
-func datetime2Value(b []byte, fsp int) (any, int, error) {
+func datetime2Value(b []byte, fsp int) (time.Time, int, error) {
 	n := 5 + fracBytes(fsp)
 	if len(b) < n {
-		return nil, 0, errShortImage
+		return time.Time{}, 0, errShortImage
 	}
 	v := int64(bigEndian(b[:5])) - 0x8000000000
 	if v < datetimeEpoch {
-		return nil, 0, errUseGoMySQL
+		return time.Time{}, 0, errUseGoMySQL
 	}
 	ymd, hms := v>>17, v&(1<<17-1)
 	ym := ymd >> 5
 	y, mo, d := int(ym/13), int(ym%13), int(ymd&31)
 	h, mi, s := int(hms>>12), int(hms>>6&63), int(hms&63)
 	if mo == 0 || d == 0 {
-		return nil, 0, errUseGoMySQL
+		return time.Time{}, 0, errUseGoMySQL
 	}
 	// The time go-mysql makes with time.Date (which carries what is out of
 	// range over, as this sum does), without its normalizing.
@@ -484,14 +496,14 @@ func unixDays(y, mo int) int64 {
 // timestamp2Value reads a TIMESTAMP(fsp): 4 bytes of Unix seconds,
 // big-endian, then the fractional seconds. The zero timestamp is left to
 // go-mysql.
-func timestamp2Value(b []byte, fsp int) (any, int, error) {
+func timestamp2Value(b []byte, fsp int) (time.Time, int, error) {
 	n := 4 + fracBytes(fsp)
 	if len(b) < n {
-		return nil, 0, errShortImage
+		return time.Time{}, 0, errShortImage
 	}
 	sec := int64(bigEndian(b[:4]))
 	if sec == 0 {
-		return nil, 0, errUseGoMySQL
+		return time.Time{}, 0, errUseGoMySQL
 	}
 	return time.Unix(sec, fracMicros(b[4:], fsp)*1000).UTC(), n, nil
 }

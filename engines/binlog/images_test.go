@@ -17,6 +17,7 @@ import (
 	gomysql "github.com/go-mysql-org/go-mysql/mysql"
 	"github.com/go-mysql-org/go-mysql/replication"
 
+	"github.com/vstreamd/vstreamd/engines/internal/box"
 	"github.com/vstreamd/vstreamd/integration/testdb"
 )
 
@@ -246,7 +247,7 @@ func TestImagesMatchGoMySQL(t *testing.T) {
 			if isUpdate(ev.Header.EventType) {
 				bitmap2 = e.ColumnBitmap2
 			}
-			got, fastErr := readImages(nil, rd.plan, u.data[u.pos:], e.ColumnBitmap1, bitmap2, &rd.text)
+			got, fastErr := readImages(nil, rd.plan, u.data[u.pos:], e.ColumnBitmap1, bitmap2, &rd.text, &rd.box)
 			want, err := rd.images(replication.EventType(0), e, info.cols) // not a fast type: go-mysql
 			if err != nil {
 				return fmt.Errorf("event at %d: go-mysql: %w", ev.Header.LogPos, err)
@@ -311,7 +312,7 @@ func TestImageValues(t *testing.T) {
 			if !ic.init() {
 				t.Fatalf("type %d meta %#x not read as kind %d", tc.typ, tc.meta, tc.c.kind)
 			}
-			v, n, err := ic.value(tc.b)
+			v, n, err := ic.value(tc.b, &box.Slab{})
 			if !errors.Is(err, tc.err) || n != tc.n || !reflect.DeepEqual(v, tc.want) {
 				t.Errorf("got %#v, %d, %v; want %#v, %d, %v", v, n, err, tc.want, tc.n, tc.err)
 			}
@@ -460,7 +461,7 @@ func FuzzRowImages(f *testing.F) {
 			bitmap2 = bitmap
 		}
 		var arena textArena
-		rows, err := readImages(nil, plan, data, bitmap, bitmap2, &arena)
+		rows, err := readImages(nil, plan, data, bitmap, bitmap2, &arena, &box.Slab{})
 		if err == nil && len(data) > 0 && len(rows) == 0 {
 			t.Errorf("%d bytes read as no image", len(data))
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/go-mysql-org/go-mysql/replication"
 
 	"github.com/vstreamd/vstreamd/engines"
+	"github.com/vstreamd/vstreamd/engines/internal/box"
 )
 
 // Reconnection: a broken replication connection is re-established from the
@@ -142,6 +143,7 @@ type reader struct {
 	planCols *column
 	imageBuf [][]any
 	text     textArena // the decoded texts of rows
+	box      box.Slab  // … and their values
 }
 
 // run replicates until an error; the caller decides whether to reconnect.
@@ -474,7 +476,7 @@ func (r *reader) images(t replication.EventType, e *replication.RowsEvent, cols 
 			fast = false
 		}
 		if fast && r.planFor(e.Table, cols) {
-			rows, err := readImages(r.imageBuf[:0], r.plan, u.data[u.pos:], e.ColumnBitmap1, bitmap2, &r.text)
+			rows, err := readImages(r.imageBuf[:0], r.plan, u.data[u.pos:], e.ColumnBitmap1, bitmap2, &r.text, &r.box)
 			if !errors.Is(err, errUseGoMySQL) {
 				return rows, err
 			}

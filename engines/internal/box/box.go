@@ -1,0 +1,98 @@
+package box
+
+import (
+	"time"
+	"unsafe"
+)
+
+// slabLen is the number of values of one type a slab holds.
+const slabLen = 128
+
+// Slab boxes values; the zero Slab is ready. A Slab is not safe for
+// concurrent use.
+type Slab struct {
+	ints   []int64
+	uints  []uint64
+	floats []float64
+	strs   []string
+	times  []time.Time
+}
+
+// eface is the layout of an empty interface.
+type eface struct {
+	typ  unsafe.Pointer
+	data unsafe.Pointer
+}
+
+func typeWord(x any) unsafe.Pointer { return (*eface)(unsafe.Pointer(&x)).typ }
+
+var (
+	int64Type   = typeWord(int64(0))
+	uint64Type  = typeWord(uint64(0))
+	float64Type = typeWord(float64(0))
+	stringType  = typeWord("")
+	timeType    = typeWord(time.Time{})
+)
+
+// iface is the interface holding the value at p, of the type typ.
+func iface(typ, p unsafe.Pointer) any {
+	var x any
+	e := (*eface)(unsafe.Pointer(&x))
+	e.typ, e.data = typ, p
+	return x
+}
+
+// take returns the next free value of a slab, allocating a new slab when
+// it is used up.
+func take[T any](s *[]T) *T {
+	if len(*s) == 0 {
+		*s = make([]T, slabLen)
+	}
+	p := &(*s)[0]
+	*s = (*s)[1:]
+	return p
+}
+
+// Int64 is any(v).
+func (s *Slab) Int64(v int64) any {
+	if v >= 0 && v < 256 {
+		return v // the runtime boxes these without allocating
+	}
+	p := take(&s.ints)
+	*p = v
+	return iface(int64Type, unsafe.Pointer(p))
+}
+
+// Uint64 is any(v).
+func (s *Slab) Uint64(v uint64) any {
+	if v < 256 {
+		return v
+	}
+	p := take(&s.uints)
+	*p = v
+	return iface(uint64Type, unsafe.Pointer(p))
+}
+
+// Float64 is any(v).
+func (s *Slab) Float64(v float64) any {
+	p := take(&s.floats)
+	*p = v
+	return iface(float64Type, unsafe.Pointer(p))
+}
+
+// String is any(v).
+func (s *Slab) String(v string) any {
+	if v == "" {
+		return v
+	}
+	p := take(&s.strs)
+	*p = v
+	return iface(stringType, unsafe.Pointer(p))
+}
+
+// Time is any(v).
+func (s *Slab) Time(v time.Time) any {
+	p := take(&s.times)
+	*p = v
+	return iface(timeType, unsafe.Pointer(p))
+}

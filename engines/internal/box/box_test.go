@@ -1,0 +1,59 @@
+package box
+
+import (
+	"fmt"
+	"math"
+	"reflect"
+	"runtime"
+	"testing"
+	"time"
+)
+
+// TestBoxes: a boxed value is the value, to ==, type switches, reflection
+// and fmt, and stays so through garbage collections while the slab is
+// reused for later values.
+func TestBoxes(t *testing.T) {
+	var s Slab
+	when := time.Date(2024, 2, 29, 12, 34, 56, 789e6, time.UTC)
+	want := []any{int64(-1), int64(7), int64(math.MaxInt64), uint64(255), uint64(math.MaxUint64), 2.5, math.Inf(-1), "", "héllo", when}
+	var got []any
+	for i := 0; i < 3*slabLen; i++ { // several slabs of each type
+		for _, v := range want {
+			switch x := v.(type) {
+			case int64:
+				got = append(got, s.Int64(x))
+			case uint64:
+				got = append(got, s.Uint64(x))
+			case float64:
+				got = append(got, s.Float64(x))
+			case string:
+				got = append(got, s.String(x))
+			case time.Time:
+				got = append(got, s.Time(x))
+			}
+		}
+		runtime.GC()
+	}
+	for i, g := range got {
+		w := want[i%len(want)]
+		if g != w || !reflect.DeepEqual(g, w) || fmt.Sprint(g) != fmt.Sprint(w) || reflect.TypeOf(g) != reflect.TypeOf(w) {
+			t.Fatalf("value %d: %#v (%T), want %#v (%T)", i, g, g, w, w)
+		}
+	}
+	if tm, ok := got[len(want)-1].(time.Time); !ok || !tm.Equal(when) || tm.Location() != time.UTC {
+		t.Errorf("time: %v", got[len(want)-1])
+	}
+}
+
+// TestBoxesAllocate: a slab of values costs one allocation.
+func TestBoxesAllocate(t *testing.T) {
+	var s Slab
+	allocs := testing.AllocsPerRun(1000, func() {
+		_ = s.Int64(1 << 40)
+		_ = s.String("abc")
+		_ = s.Time(time.Unix(1, 0))
+	})
+	if allocs > 0.1 {
+		t.Errorf("%.2f allocations per three values", allocs)
+	}
+}
