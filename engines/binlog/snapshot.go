@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/vstreamd/vstreamd/engines"
+	"github.com/vstreamd/vstreamd/engines/internal/box"
+	"github.com/vstreamd/vstreamd/engines/internal/sqltime"
 )
 
 // Snapshot implements engines.Source: a consistent-snapshot transaction on
@@ -242,6 +244,9 @@ func (sn *snapshot) scanRows(ctx context.Context, dc any, query string, args []a
 	}
 	dest := make([]driver.Value, len(cols))
 	var text []byte
+	var arena textArena // the rows' strings
+	var bx box.Slab     // … and values
+	var slab []any      // the rows to come
 	for {
 		if err := rows.Next(dest); err != nil {
 			if err == io.EOF {
@@ -249,23 +254,35 @@ func (sn *snapshot) scanRows(ctx context.Context, dc any, query string, args []a
 			}
 			return err
 		}
-		// One string holds the row's string values.
+		// The row's string values are carved from one string.
 		text = text[:0]
 		for i, v := range dest {
 			if b, ok := v.([]byte); ok && cols[i].textIsString() {
 				text = append(text, b...)
 			}
 		}
-		all := string(text)
-		row := make([]any, len(cols))
+		all := arena.string(text)
+		if len(slab) < len(cols) {
+			slab = make([]any, len(cols)*copyRowsPerSlab)
+		}
+		row := slab[:len(cols):len(cols)]
+		slab = slab[len(cols):]
 		for i, v := range dest {
 			var err error
 			if b, ok := v.([]byte); ok {
-				var s string
-				if cols[i].textIsString() {
-					s, all = all[:len(b)], all[len(b):]
+				c := &cols[i]
+				switch {
+				case c.textIsString():
+					row[i], all = bx.String(all[:len(b)]), all[len(b):]
+				case c.kind == kDate || c.kind == kDatetime || c.kind == kTimestamp:
+					if t, ok := sqltime.Parse(string(b)); ok {
+						row[i] = bx.Time(t)
+						continue
+					}
+					fallthrough
+				default:
+					row[i], err = c.textValue(b, "")
 				}
-				row[i], err = cols[i].textValue(b, s)
 			} else {
 				row[i], err = cols[i].driverValue(v)
 			}
@@ -278,6 +295,10 @@ func (sn *snapshot) scanRows(ctx context.Context, dc any, query string, args []a
 		}
 	}
 }
+
+// Rows of a copy carved from one slab: a chunk keeps all its rows until
+// it is emitted, so a slab keeps nothing alive longer than it would be.
+const copyRowsPerSlab = 256
 
 // argOf turns a key value into a query argument.
 func argOf(v any) any {
