@@ -232,7 +232,7 @@ func FuzzPgValue(f *testing.F) {
 		c := &t.columns[int(which)%len(t.columns)]
 		if binaryForm {
 			if c.binaryResult() {
-				decodeBinary(c.kind, b)
+				decodeBinary(c.kind, b, nil)
 			}
 			return
 		}

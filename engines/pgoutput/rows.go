@@ -6,6 +6,8 @@ import (
 	"math"
 	"strings"
 	"time"
+
+	"github.com/vstreamd/vstreamd/engines/internal/box"
 )
 
 // A copy query reads the columns of fixed-size types in PostgreSQL's binary
@@ -46,6 +48,7 @@ type rowDecoder struct {
 	formats []int16
 	slab    []any           // the rows to come
 	text    strings.Builder // the text values to come; its String() so far is never changed
+	box     box.Slab        // … and their values
 }
 
 // Sizes of the slabs a rowDecoder allocates.
@@ -90,13 +93,13 @@ func (d *rowDecoder) decode(vals [][]byte) ([]any, error) {
 		var err error
 		switch {
 		case d.formats[i] == 1:
-			row[i], err = decodeBinary(c.kind, v)
+			row[i], err = decodeBinary(c.kind, v, &d.box)
 		case c.kind == kArray:
 			row[i], err = decodeKind(c.kind, &c.typ, v)
 		default:
 			s := all[at : at+len(v)]
 			at += len(v)
-			row[i], err = decodeTextKind(c.kind, s)
+			row[i], err = decodeTextKind(c.kind, s, &d.box)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("column %s: %w", c.name, err)
@@ -106,30 +109,30 @@ func (d *rowDecoder) decode(vals [][]byte) ([]any, error) {
 }
 
 // decodeTextKind is decodeKind for the kinds read as text in a copy, on a
-// string the caller already holds.
-func decodeTextKind(k kind, s string) (any, error) {
+// string the caller already holds, boxed by bx.
+func decodeTextKind(k kind, s string, bx *box.Slab) (any, error) {
 	if k == kNumeric && s == "NaN" {
 		return nil, fmt.Errorf("NaN has no MySQL DECIMAL value")
 	}
 	switch k {
 	case kNumeric, kTime, kText, kJSON, kEnum:
-		return s, nil
+		return bx.String(s), nil
 	}
 	return decodeKind(k, nil, []byte(s))
 }
 
 // decodeBinary reads a value in PostgreSQL's binary format (the types'
-// send functions) for the kinds binaryResult names.
-func decodeBinary(k kind, b []byte) (any, error) {
+// send functions) for the kinds binaryResult names, boxed by bx.
+func decodeBinary(k kind, b []byte, bx *box.Slab) (any, error) {
 	switch k {
 	case kInt:
 		switch len(b) {
 		case 2:
-			return int64(int16(binary.BigEndian.Uint16(b))), nil
+			return bx.Int64(int64(int16(binary.BigEndian.Uint16(b)))), nil
 		case 4:
-			return int64(int32(binary.BigEndian.Uint32(b))), nil
+			return bx.Int64(int64(int32(binary.BigEndian.Uint32(b)))), nil
 		case 8:
-			return int64(binary.BigEndian.Uint64(b)), nil
+			return bx.Int64(int64(binary.BigEndian.Uint64(b))), nil
 		}
 	case kFloat4:
 		if len(b) == 4 {
@@ -137,7 +140,7 @@ func decodeBinary(k kind, b []byte) (any, error) {
 		}
 	case kFloat8:
 		if len(b) == 8 {
-			return math.Float64frombits(binary.BigEndian.Uint64(b)), nil
+			return bx.Float64(math.Float64frombits(binary.BigEndian.Uint64(b))), nil
 		}
 	case kBool:
 		if len(b) == 1 {
@@ -154,7 +157,8 @@ func decodeBinary(k kind, b []byte) (any, error) {
 			if days == math.MaxInt32 || days == math.MinInt32 {
 				return nil, fmt.Errorf("infinity has no MySQL value")
 			}
-			return inMySQLRange(time.Unix(pgEpoch+int64(days)*86400, 0).UTC())
+			t, err := inMySQLRange(time.Unix(pgEpoch+int64(days)*86400, 0).UTC())
+			return boxTime(bx, t, err)
 		}
 	case kTimestamp, kTimestampTZ:
 		if len(b) == 8 {
@@ -166,7 +170,8 @@ func decodeBinary(k kind, b []byte) (any, error) {
 			if frac < 0 {
 				sec, frac = sec-1, frac+1e6
 			}
-			return inMySQLRange(time.Unix(pgEpoch+sec, frac*1000).UTC())
+			t, err := inMySQLRange(time.Unix(pgEpoch+sec, frac*1000).UTC())
+			return boxTime(bx, t, err)
 		}
 	default:
 		return nil, fmt.Errorf("no binary decoding for kind %d", k)
@@ -174,13 +179,21 @@ func decodeBinary(k kind, b []byte) (any, error) {
 	return nil, fmt.Errorf("binary value of %d bytes does not fit the type", len(b))
 }
 
+// boxTime boxes the time inMySQLRange accepted.
+func boxTime(bx *box.Slab, t time.Time, err error) (any, error) {
+	if err != nil {
+		return nil, err
+	}
+	return bx.Time(t), nil
+}
+
 // inMySQLRange refuses times MySQL's DATE and DATETIME cannot hold.
-func inMySQLRange(t time.Time) (any, error) {
+func inMySQLRange(t time.Time) (time.Time, error) {
 	switch y := t.Year(); {
 	case y < 1:
-		return nil, fmt.Errorf("dates before year 1 have no MySQL value")
+		return time.Time{}, fmt.Errorf("dates before year 1 have no MySQL value")
 	case y > 9999:
-		return nil, fmt.Errorf("year %d has no MySQL value", y)
+		return time.Time{}, fmt.Errorf("year %d has no MySQL value", y)
 	}
 	return t, nil
 }

@@ -62,7 +62,7 @@ func TestDecodeBinary(t *testing.T) {
 			typ := pgType{oid: tc.oid}
 			k, _ := mapType(typ)
 			want, wantErr := decodeKind(k, &typ, text)
-			got, err := decodeBinary(k, bin)
+			got, err := decodeBinary(k, bin, nil)
 			switch {
 			case tc.fail && (err == nil || wantErr == nil):
 				t.Errorf("%s: binary %v, %v; text %v, %v: want both to fail", name, got, err, want, wantErr)

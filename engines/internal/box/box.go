@@ -8,8 +8,8 @@ import (
 // slabLen is the number of values of one type a slab holds.
 const slabLen = 128
 
-// Slab boxes values; the zero Slab is ready. A Slab is not safe for
-// concurrent use.
+// Slab boxes values; the zero Slab is ready, and a nil *Slab boxes them
+// as a conversion does. A Slab is not safe for concurrent use.
 type Slab struct {
 	ints   []int64
 	uints  []uint64
@@ -55,8 +55,8 @@ func take[T any](s *[]T) *T {
 
 // Int64 is any(v).
 func (s *Slab) Int64(v int64) any {
-	if v >= 0 && v < 256 {
-		return v // the runtime boxes these without allocating
+	if s == nil || v >= 0 && v < 256 {
+		return v // the runtime boxes small integers without allocating
 	}
 	p := take(&s.ints)
 	*p = v
@@ -65,7 +65,7 @@ func (s *Slab) Int64(v int64) any {
 
 // Uint64 is any(v).
 func (s *Slab) Uint64(v uint64) any {
-	if v < 256 {
+	if s == nil || v < 256 {
 		return v
 	}
 	p := take(&s.uints)
@@ -75,6 +75,9 @@ func (s *Slab) Uint64(v uint64) any {
 
 // Float64 is any(v).
 func (s *Slab) Float64(v float64) any {
+	if s == nil {
+		return v
+	}
 	p := take(&s.floats)
 	*p = v
 	return iface(float64Type, unsafe.Pointer(p))
@@ -82,7 +85,7 @@ func (s *Slab) Float64(v float64) any {
 
 // String is any(v).
 func (s *Slab) String(v string) any {
-	if v == "" {
+	if s == nil || v == "" {
 		return v
 	}
 	p := take(&s.strs)
@@ -92,6 +95,9 @@ func (s *Slab) String(v string) any {
 
 // Time is any(v).
 func (s *Slab) Time(v time.Time) any {
+	if s == nil {
+		return v
+	}
 	p := take(&s.times)
 	*p = v
 	return iface(timeType, unsafe.Pointer(p))

@@ -13,7 +13,11 @@ import (
 // and fmt, and stays so through garbage collections while the slab is
 // reused for later values.
 func TestBoxes(t *testing.T) {
-	var s Slab
+	t.Run("slab", func(t *testing.T) { testBoxes(t, &Slab{}) })
+	t.Run("nil", func(t *testing.T) { testBoxes(t, nil) })
+}
+
+func testBoxes(t *testing.T, s *Slab) {
 	when := time.Date(2024, 2, 29, 12, 34, 56, 789e6, time.UTC)
 	want := []any{int64(-1), int64(7), int64(math.MaxInt64), uint64(255), uint64(math.MaxUint64), 2.5, math.Inf(-1), "", "héllo", when}
 	var got []any
