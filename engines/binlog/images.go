@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strings"
 	"time"
 
 	gomysql "github.com/go-mysql-org/go-mysql/mysql"
@@ -158,7 +157,7 @@ type imageReader struct {
 	pos     int
 	images  int   // images read
 	slab    []any // the rows to come
-	arena   *textArena
+	arena   *box.Arena
 	box     *box.Slab
 	scratch [2 + 65 + 9]byte
 }
@@ -166,7 +165,7 @@ type imageReader struct {
 // Rows carved from one slab, at most.
 const imageRowsPerSlab = 64
 
-func newImageReader(plan []imageColumn, data []byte, arena *textArena, bx *box.Slab) *imageReader {
+func newImageReader(plan []imageColumn, data []byte, arena *box.Arena, bx *box.Slab) *imageReader {
 	ir := &imageReader{plan: plan, data: data, arena: arena, box: bx}
 	for _, ic := range plan {
 		if ic.c.decode == nil && (ic.c.kind == kChar || ic.c.kind == kJSON) {
@@ -179,7 +178,7 @@ func newImageReader(plan []imageColumn, data []byte, arena *textArena, bx *box.S
 
 // readImages reads the row images of an event, appended to rows; with
 // bitmap2 (an update) before and after images alternate.
-func readImages(rows [][]any, plan []imageColumn, data []byte, bitmap1, bitmap2 []byte, arena *textArena, bx *box.Slab) ([][]any, error) {
+func readImages(rows [][]any, plan []imageColumn, data []byte, bitmap1, bitmap2 []byte, arena *box.Arena, bx *box.Slab) ([][]any, error) {
 	ir := newImageReader(plan, data, arena, bx)
 	for ir.more() {
 		row, err := ir.next(bitmap1)
@@ -256,12 +255,12 @@ func (ir *imageReader) next(bitmap []byte) ([]any, error) {
 		case ic.typ == gomysql.MYSQL_TYPE_NEWDECIMAL:
 			var text []byte
 			if text, m, err = decimalText(ir.scratch[:0], ir.data[ir.pos:], int(ic.meta>>8), int(ic.meta&0xff)); err == nil {
-				v = ir.box.String(ir.arena.string(text))
+				v = ir.box.String(ir.arena.String(text))
 			}
 		case ic.typ == gomysql.MYSQL_TYPE_TIME2:
 			var text []byte
 			if text, m, err = time2Text(ir.scratch[:0], ir.data[ir.pos:], int(ic.meta)); err == nil {
-				v = ir.box.String(ir.arena.string(text))
+				v = ir.box.String(ir.arena.String(text))
 			}
 		default:
 			v, m, err = ic.value(ir.data[ir.pos:], ir.box)
@@ -604,23 +603,6 @@ func decimalText(out, b []byte, prec, scale int) ([]byte, int, error) {
 		}
 	}
 	return out, size, nil
-}
-
-// textArena hands out strings carved from shared blocks (as many strings
-// as a block holds cost one allocation); what a block holds is never
-// written again.
-type textArena struct{ b strings.Builder }
-
-const textArenaBlock = 4 << 10
-
-func (a *textArena) string(p []byte) string {
-	if a.b.Cap()-a.b.Len() < len(p) {
-		a.b = strings.Builder{}
-		a.b.Grow(max(len(p), textArenaBlock))
-	}
-	at := a.b.Len()
-	a.b.Write(p)
-	return a.b.String()[at:]
 }
 
 // appendPadded appends u in decimal, with leading zeros to width digits.

@@ -460,7 +460,7 @@ func FuzzRowImages(f *testing.F) {
 		if update {
 			bitmap2 = bitmap
 		}
-		var arena textArena
+		var arena box.Arena
 		rows, err := readImages(nil, plan, data, bitmap, bitmap2, &arena, &box.Slab{})
 		if err == nil && len(data) > 0 && len(rows) == 0 {
 			t.Errorf("%d bytes read as no image", len(data))

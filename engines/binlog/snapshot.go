@@ -244,7 +244,7 @@ func (sn *snapshot) scanRows(ctx context.Context, dc any, query string, args []a
 	}
 	dest := make([]driver.Value, len(cols))
 	var text []byte
-	var arena textArena // the rows' strings
+	var arena box.Arena // the rows' strings
 	var bx box.Slab     // … and values
 	var slab []any      // the rows to come
 	for {
@@ -261,7 +261,7 @@ func (sn *snapshot) scanRows(ctx context.Context, dc any, query string, args []a
 				text = append(text, b...)
 			}
 		}
-		all := arena.string(text)
+		all := arena.String(text)
 		if len(slab) < len(cols) {
 			slab = make([]any, len(cols)*copyRowsPerSlab)
 		}

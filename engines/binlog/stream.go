@@ -142,7 +142,7 @@ type reader struct {
 	planTM   *replication.TableMapEvent
 	planCols *column
 	imageBuf [][]any
-	text     textArena // the decoded texts of rows
+	text     box.Arena // the decoded texts of rows
 	box      box.Slab  // … and their values
 }
 

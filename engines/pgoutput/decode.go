@@ -200,7 +200,12 @@ func (r *replication) tuple(rel *relation, td *pglogrepl.TupleData, old []any, w
 	if td == nil {
 		return nil, nil
 	}
-	row := make([]any, len(rel.cols))
+	n := len(rel.cols)
+	if len(r.rows) < n {
+		r.rows = make([]any, n*rowsPerSlab)
+	}
+	row := r.rows[:n:n]
+	r.rows = r.rows[n:]
 	var missing []int
 	for i, c := range td.Columns {
 		if i >= len(rel.cols) {
@@ -215,7 +220,7 @@ func (r *replication) tuple(rel *relation, td *pglogrepl.TupleData, old []any, w
 				missing = append(missing, i)
 			}
 		default:
-			v, err := rel.cols[i].decode(c.Data)
+			v, err := rel.cols[i].decodeBoxed(c.Data, &r.text, &r.box)
 			if err != nil {
 				return nil, engines.AtPosition(position(r.pos), fmt.Errorf("a change of %s: %w", rel.name, err))
 			}

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/vstreamd/vstreamd/engines"
+	"github.com/vstreamd/vstreamd/engines/internal/box"
 )
 
 // maxBatch is how many events a batch holds before it is sent inside a
@@ -148,6 +149,9 @@ type replication struct {
 	txnSent   int                      // rows of the current transaction flushed
 	toastRows map[string]rememberedRow // see remember
 	keyBuf    []byte                   // rowKey's buffer
+	rows      []any                    // the row images to come
+	text      box.Arena                // … their texts
+	box       box.Slab                 // … and values
 }
 
 // run starts replication at r.pos and streams until ctx ends (then ends

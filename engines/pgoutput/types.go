@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vstreamd/vstreamd/engines/internal/box"
 	"github.com/vstreamd/vstreamd/engines/internal/sqltime"
 )
 
@@ -164,6 +165,32 @@ func (c *column) decode(b []byte) (any, error) {
 		return nil, fmt.Errorf("column %s: value %.40q: %w", c.name, b, err)
 	}
 	return v, nil
+}
+
+// decodeBoxed is decode with the strings of texts carved from text and
+// the values boxed by bx, for the kinds a change stream is mostly made of.
+func (c *column) decodeBoxed(b []byte, text *box.Arena, bx *box.Slab) (any, error) {
+	switch c.kind {
+	case kInt:
+		if n, err := strconv.ParseInt(string(b), 10, 64); err == nil {
+			return bx.Int64(n), nil
+		}
+	case kFloat8:
+		if f, err := strconv.ParseFloat(string(b), 64); err == nil {
+			return bx.Float64(f), nil
+		}
+	case kNumeric:
+		if string(b) != "NaN" {
+			return bx.String(text.String(b)), nil
+		}
+	case kTime, kText, kJSON, kEnum:
+		return bx.String(text.String(b)), nil
+	case kDate, kTimestamp, kTimestampTZ:
+		if t, ok := sqltime.Parse(string(b)); ok {
+			return bx.Time(t), nil
+		}
+	}
+	return c.decode(b) // and its errors
 }
 
 func decodeKind(k kind, t *pgType, b []byte) (any, error) {

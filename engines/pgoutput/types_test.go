@@ -1,8 +1,11 @@
 package pgoutput
 
 import (
+	"reflect"
 	"testing"
 	"time"
+
+	"github.com/vstreamd/vstreamd/engines/internal/box"
 )
 
 func TestDecode(t *testing.T) {
@@ -59,6 +62,32 @@ func TestDecode(t *testing.T) {
 		c := column{name: "d", typ: pgType{oid: oidDate}, kind: kDate}
 		if _, err := c.decode([]byte(bad)); err == nil {
 			t.Errorf("%q decoded without an error", bad)
+		}
+	}
+	// The change stream's decodeBoxed gives decode's values and errors.
+	var text box.Arena
+	var bx box.Slab
+	extra := []struct {
+		typ  pgType
+		text string
+	}{
+		{pgType{oid: oidInt8}, "12x"}, {pgType{oid: oidNumeric}, "NaN"}, {pgType{oid: oidDate}, "infinity"},
+		{pgType{oid: oidFloat8}, "-2.5e300"}, {pgType{oid: oidText}, "héllo"}, {pgType{oid: oidText}, ""},
+		{pgType{oid: oidDate}, "0044-03-15 BC"}, {pgType{oid: oidInt4}, "-7"}, {pgType{oid: oidInt4}, "300"},
+	}
+	for _, tc := range tests {
+		extra = append(extra, struct {
+			typ  pgType
+			text string
+		}{tc.typ, tc.text})
+	}
+	for _, tc := range extra {
+		c := column{name: "c", typ: tc.typ}
+		c.kind, c.mysql = mapType(tc.typ)
+		want, wantErr := c.decode([]byte(tc.text))
+		got, err := c.decodeBoxed([]byte(tc.text), &text, &bx)
+		if (err == nil) != (wantErr == nil) || !reflect.DeepEqual(got, want) {
+			t.Errorf("%q: decodeBoxed %#v, %v; decode %#v, %v", tc.text, got, err, want, wantErr)
 		}
 	}
 }

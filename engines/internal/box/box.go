@@ -1,6 +1,7 @@
 package box
 
 import (
+	"strings"
 	"time"
 	"unsafe"
 )
@@ -101,4 +102,27 @@ func (s *Slab) Time(v time.Time) any {
 	p := take(&s.times)
 	*p = v
 	return iface(timeType, unsafe.Pointer(p))
+}
+
+// Arena hands out strings carved from shared blocks: as many strings as a
+// block holds cost one allocation (and keep the block alive). What a block
+// holds is never written again. The zero Arena is ready; it is not safe
+// for concurrent use.
+type Arena struct{ b strings.Builder }
+
+// arenaBlock is the size of a block.
+const arenaBlock = 4 << 10
+
+// String is string(p).
+func (a *Arena) String(p []byte) string {
+	if len(p) == 0 {
+		return ""
+	}
+	if a.b.Cap()-a.b.Len() < len(p) {
+		a.b = strings.Builder{}
+		a.b.Grow(max(len(p), arenaBlock))
+	}
+	at := a.b.Len()
+	a.b.Write(p)
+	return a.b.String()[at:]
 }

@@ -5,6 +5,7 @@ import (
 	"math"
 	"reflect"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 )
@@ -59,5 +60,28 @@ func TestBoxesAllocate(t *testing.T) {
 	})
 	if allocs > 0.1 {
 		t.Errorf("%.2f allocations per three values", allocs)
+	}
+}
+
+// TestArena: strings carved from an arena keep their text while later ones
+// are carved, across blocks.
+func TestArena(t *testing.T) {
+	var a Arena
+	var got, want []string
+	for i := 0; i < 3*arenaBlock/10; i++ {
+		w := fmt.Sprintf("s%08d", i)
+		want = append(want, w)
+		got = append(got, a.String([]byte(w)))
+	}
+	big := strings.Repeat("x", 2*arenaBlock)
+	want, got = append(want, big), append(got, a.String([]byte(big)))
+	runtime.GC()
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("string %d: %q, want %q", i, got[i], want[i])
+		}
+	}
+	if s := a.String(nil); s != "" {
+		t.Errorf("String(nil) = %q", s)
 	}
 }

@@ -1,5 +1,6 @@
 // Package box puts engine values (int64, uint64, float64, string,
-// time.Time) into interfaces without a heap allocation each.
+// time.Time) into interfaces, and texts into strings, without a heap
+// allocation each.
 //
 // An engine row is a []any, and Go allocates a value's copy for each
 // conversion to an interface (but for small integers): five of them a row
@@ -13,4 +14,7 @@
 // again once boxed. Building one relies on the layout of an empty
 // interface (a type word, then a pointer to the value), which the runtime
 // and package reflect share and which has not changed since Go 1.
+//
+// An Arena does the same for the strings of decoded texts: many strings
+// share one block.
 package box
