@@ -71,8 +71,10 @@ func encoderFor(ctx *sql.Context, entry *catalog.Entry, i int) encoder {
 			precision = typ.(sql.DatetimeType).Precision()
 		}
 		return func(ctx *sql.Context, v any, buf *sql.ByteBuffer) (sqltypes.Value, error) {
-			if t, ok := v.(time.Time); ok && t.Location() == time.UTC && !t.Equal(types.ZeroTime) && t.Year() >= 0 && t.Year() <= 9999 {
-				return put(buf, sqltypes.MakeTrusted(wire, appendTime(buf.Get(), t, precision)), nil)
+			if t, ok := v.(time.Time); ok && t.Location() == time.UTC && !t.Equal(types.ZeroTime) {
+				if b, ok := appendTime(buf.Get(), t, precision); ok {
+					return put(buf, sqltypes.MakeTrusted(wire, b), nil)
+				}
 			}
 			return general(ctx, v, buf)
 		}
@@ -163,13 +165,17 @@ func negativeZero(s string) bool {
 
 // appendTime appends a time as MySQL prints a DATE (precision -1) or a
 // DATETIME or TIMESTAMP of precision fractional digits (truncated: the
-// source's values have no more).
-func appendTime(b []byte, t time.Time, precision int) []byte {
+// source's values have no more), and false without appending when its year
+// has not four digits.
+func appendTime(b []byte, t time.Time, precision int) ([]byte, bool) {
 	y, mo, d := t.Date()
+	if y < 0 || y > 9999 {
+		return b, false
+	}
 	b = append(b, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
 		byte('0'+mo/10), byte('0'+mo%10), '-', byte('0'+d/10), byte('0'+d%10))
 	if precision < 0 {
-		return b
+		return b, true
 	}
 	h, mi, s := t.Clock()
 	b = append(b, ' ', byte('0'+h/10), byte('0'+h%10), ':', byte('0'+mi/10), byte('0'+mi%10), ':',
@@ -182,5 +188,5 @@ func appendTime(b []byte, t time.Time, precision int) []byte {
 			div /= 10
 		}
 	}
-	return b
+	return b, true
 }

@@ -64,8 +64,14 @@ func TestAppendTime(t *testing.T) {
 		{at(2024, 2, 29, 1, 2, 3, 120000000), 3, "2024-02-29 01:02:03.120"},
 		{at(9999, 12, 31, 23, 59, 59, 999999000), 6, "9999-12-31 23:59:59.999999"},
 	} {
-		if got := string(appendTime([]byte("x"), tc.t, tc.precision)); got != "x"+tc.want {
-			t.Errorf("appendTime(%v, %d) = %q, want %q", tc.t, tc.precision, got[1:], tc.want)
+		if b, ok := appendTime([]byte("x"), tc.t, tc.precision); !ok || string(b) != "x"+tc.want {
+			t.Errorf("appendTime(%v, %d) = %q, %v; want %q", tc.t, tc.precision, b[1:], ok, tc.want)
+		}
+	}
+	// Years a DATETIME cannot hold take the general way.
+	for _, y := range []int{-1, 10000} {
+		if b, ok := appendTime([]byte("x"), at(y, 1, 1, 0, 0, 0, 0), 0); ok || string(b) != "x" {
+			t.Errorf("year %d: %q, %v; want nothing appended, false", y, b, ok)
 		}
 	}
 }
