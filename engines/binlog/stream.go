@@ -489,7 +489,7 @@ func (r *reader) images(t replication.EventType, e *replication.RowsEvent, cols 
 	for _, row := range e.Rows {
 		if len(row) != len(cols) {
 			// The rows event and its table map disagree: a damaged event.
-			return nil, fmt.Errorf("%d values, its table map %d columns", len(row), len(cols))
+			return nil, fmt.Errorf("a row image of %d values where its table map has %d columns", len(row), len(cols))
 		}
 		for i, v := range row {
 			x, err := cols[i].fromBinlog(v)
