@@ -367,74 +367,35 @@ func stripPos(t *testing.T, ls []string) []string {
 // recWriter makes random transactions on MariaDB directly and keeps a model
 // of the table, so it knows how many op rows each one must produce.
 type recWriter struct {
-	db    *sql.DB
-	rng   *rand.Rand
-	rows  map[int64]bool
-	maxID int64
-	ops   int // op rows the writes so far must produce
-	seq   int64
+	randomTxns
+	db   *sql.DB
+	rows map[int64]bool
+	ops  int // op rows the writes so far must produce
 }
 
 func newRecWriter(db *sql.DB, seed, maxID int64) *recWriter {
-	return &recWriter{db: db, rng: rand.New(rand.NewSource(seed)), rows: map[int64]bool{}, maxID: maxID}
+	return &recWriter{randomTxns: randomTxns{rng: rand.New(rand.NewSource(seed)), maxID: maxID}, db: db, rows: map[int64]bool{}}
 }
 
 // seed inserts keys from..to in one statement (outside the model's ops).
 func (w *recWriter) seed(t *testing.T, from, to int64) {
 	t.Helper()
-	var vals []string
 	for id := from; id <= to; id++ {
-		vals = append(vals, fmt.Sprintf("(%d, %d, 'seed %d')", id, id*10, id))
 		w.rows[id] = true
 	}
-	mustExec(t, w.db, "INSERT INTO t (id, v, s) VALUES "+strings.Join(vals, ", "))
+	mustExec(t, w.db, "INSERT INTO t (id, v, s) VALUES "+seedValues(from, to))
 }
 
-// txn makes one random transaction of 1 to 4 statements: inserts,
-// updates, deletes and key changes, and counts its op rows.
+// txn makes one random transaction of 1 to 4 statements and counts its op
+// rows.
 func (w *recWriter) txn(ctx context.Context) error {
+	stmts, after, ops := w.next("t", 4, w.rows)
 	tx, err := w.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	pending := map[int64]bool{}
-	present := func(id int64) bool {
-		if p, ok := pending[id]; ok {
-			return p
-		}
-		return w.rows[id]
-	}
-	ops := 0
-	for n := 1 + w.rng.Intn(4); n > 0; n-- {
-		id := 1 + w.rng.Int63n(w.maxID)
-		w.seq++
-		var q string
-		switch r := w.rng.Intn(10); {
-		case !present(id):
-			s := fmt.Sprintf("'w%d'", w.seq)
-			if r == 0 {
-				s = "NULL"
-			}
-			q = fmt.Sprintf("INSERT INTO t (id, v, s) VALUES (%d, %d, %s)", id, w.seq, s)
-			pending[id] = true
-			ops++
-		case r < 5:
-			q = fmt.Sprintf("UPDATE t SET v = %d, s = 'u%d' WHERE id = %d", w.seq, w.seq, id)
-			ops++
-		case r < 8:
-			q = fmt.Sprintf("DELETE FROM t WHERE id = %d", id)
-			pending[id] = false
-			ops++
-		default:
-			to := 1 + w.rng.Int63n(w.maxID)
-			if present(to) {
-				continue
-			}
-			q = fmt.Sprintf("UPDATE t SET id = %d, v = %d WHERE id = %d", to, w.seq, id)
-			pending[id], pending[to] = false, true
-			ops += 2
-		}
+	for _, q := range stmts {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("%s: %w", q, err)
 		}
@@ -442,7 +403,7 @@ func (w *recWriter) txn(ctx context.Context) error {
 	if err := tx.Commit(); err != nil {
 		return err
 	}
-	for id, p := range pending {
+	for id, p := range after {
 		w.rows[id] = p
 	}
 	w.ops += ops

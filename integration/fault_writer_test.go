@@ -13,24 +13,22 @@ import (
 )
 
 // faultWriter makes random transactions on the source directly (never
-// through a fault proxy) while the fault matrix injects faults: inserts,
-// updates, deletes, updates that change the key, 1 to 5 statements each.
+// through a fault proxy) while the fault matrix injects faults: 1 to 5
+// statements each (see randomTxns).
 // Its transactions may fail (the source restarts under it): a failed
 // commit's outcome is unknown, so the writer reads the table's keys again
 // before its next transaction. The oracle never trusts the writer's
 // model; it compares with the table itself.
 type faultWriter struct {
+	randomTxns
 	db    *sql.DB
 	table string
-	rng   *rand.Rand
-	maxID int64
 	pause time.Duration // between transactions
 
 	held atomic.Bool // no transactions while set (see hold)
 
 	model map[int64]bool // keys present, as far as the writer knows
 	dirty bool           // a transaction's outcome is unknown: read the keys again
-	seq   int64
 
 	mu       sync.Mutex
 	commits  int
@@ -39,18 +37,14 @@ type faultWriter struct {
 }
 
 func newFaultWriter(db *sql.DB, table string, seed, maxID int64, pause time.Duration) *faultWriter {
-	return &faultWriter{db: db, table: table, rng: rand.New(rand.NewSource(seed)), maxID: maxID, pause: pause,
-		model: map[int64]bool{}, dirty: true}
+	return &faultWriter{randomTxns: randomTxns{rng: rand.New(rand.NewSource(seed)), maxID: maxID},
+		db: db, table: table, pause: pause, model: map[int64]bool{}, dirty: true}
 }
 
 // seedRows inserts keys 1..n in statements of up to 500 rows.
 func (w *faultWriter) seedRows(ctx context.Context, n int64) error {
 	for from := int64(1); from <= n; from += 500 {
-		var vals []string
-		for id := from; id <= min(n, from+499); id++ {
-			vals = append(vals, fmt.Sprintf("(%d, %d, 'seed %d')", id, id*10, id))
-		}
-		if _, err := w.db.ExecContext(ctx, fmt.Sprintf("INSERT INTO %s (id, v, s) VALUES %s", w.table, strings.Join(vals, ", "))); err != nil {
+		if _, err := w.db.ExecContext(ctx, fmt.Sprintf("INSERT INTO %s (id, v, s) VALUES %s", w.table, seedValues(from, min(n, from+499)))); err != nil {
 			return fmt.Errorf("seeding %s: %w", w.table, err)
 		}
 	}
@@ -86,43 +80,13 @@ func (w *faultWriter) txn(ctx context.Context) error {
 			return fmt.Errorf("reading the keys: %w", err)
 		}
 	}
+	stmts, after, _ := w.next(w.table, 5, w.model)
 	tx, err := w.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	pending := map[int64]bool{}
-	present := func(id int64) bool {
-		if p, ok := pending[id]; ok {
-			return p
-		}
-		return w.model[id]
-	}
-	for n := 1 + w.rng.Intn(5); n > 0; n-- {
-		id := 1 + w.rng.Int63n(w.maxID)
-		w.seq++
-		var q string
-		switch r := w.rng.Intn(10); {
-		case !present(id):
-			s := fmt.Sprintf("'w%d'", w.seq)
-			if r == 0 {
-				s = "NULL"
-			}
-			q = fmt.Sprintf("INSERT INTO %s (id, v, s) VALUES (%d, %d, %s)", w.table, id, w.seq, s)
-			pending[id] = true
-		case r < 5:
-			q = fmt.Sprintf("UPDATE %s SET v = %d, s = 'u%d' WHERE id = %d", w.table, w.seq, w.seq, id)
-		case r < 8:
-			q = fmt.Sprintf("DELETE FROM %s WHERE id = %d", w.table, id)
-			pending[id] = false
-		default:
-			to := 1 + w.rng.Int63n(w.maxID)
-			if present(to) {
-				continue
-			}
-			q = fmt.Sprintf("UPDATE %s SET id = %d, v = %d WHERE id = %d", w.table, to, w.seq, id)
-			pending[id], pending[to] = false, true
-		}
+	for _, q := range stmts {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("%s: %w", q, err)
 		}
@@ -131,7 +95,7 @@ func (w *faultWriter) txn(ctx context.Context) error {
 		w.dirty = true // committed or not: unknown
 		return fmt.Errorf("commit: %w", err)
 	}
-	for id, p := range pending {
+	for id, p := range after {
 		w.model[id] = p
 	}
 	return nil
