@@ -191,8 +191,12 @@ func (f *feed) stream(ctx context.Context, from pglogrepl.LSN, send func([]engin
 			for len(f.marks) > 0 && f.marks[0] <= at {
 				f.marks = f.marks[1:]
 			}
-			if !e.idle && len(f.marks) > 0 && f.marks[0] <= e.commit {
-				at = f.marks[0]
+			// A boundary at each mark the entry passes, first: a stream
+			// waiting for a snapshot's position stops exactly there, also
+			// when the walsender reports a later position with nothing of
+			// the stream's tables in between (an idle entry).
+			for len(f.marks) > 0 && f.marks[0] <= e.commit && (!e.idle || f.marks[0] < e.commit) {
+				at, f.marks = f.marks[0], f.marks[1:]
 				batch = append(batch, engines.Event{Kind: engines.Commit, Pos: position(at)})
 			}
 			if e.ev.Kind == engines.Commit {

@@ -25,5 +25,6 @@ END $$;
 CREATE EVENT TRIGGER full_identity ON ddl_command_end WHEN TAG IN ('CREATE TABLE') EXECUTE FUNCTION full_identity();`); err != nil {
 		t.Fatal(err)
 	}
-	conformance.Run(t, &fullHarness{harness{db: db, src: openSource(t, p, testdb.PGSuperUser, testdb.PGSuperPass, "shop", "")}})
+	// Its source shares snapshots among copy chunks, as TestConformance's.
+	conformance.Run(t, &fullHarness{harness{db: db, src: openSource(t, p, testdb.PGSuperUser, testdb.PGSuperPass, "shop", ""), shares: true}})
 }
