@@ -9,6 +9,7 @@ import (
 
 	gomysql "github.com/go-mysql-org/go-mysql/mysql"
 	"github.com/go-mysql-org/go-mysql/replication"
+
 	"github.com/vstreamd/vstreamd/engines/internal/box"
 )
 
@@ -17,8 +18,9 @@ import (
 // fromBinlog then converts, and was 40 % of vstreamd's CPU in a stream of
 // 1000-row transactions. The values are the ones go-mysql and fromBinlog
 // give, to the byte; a value this decoder does not read as they would (a
-// zero or pre-1970 date, a TIME, MySQL's binary JSON, a column whose type
-// changed since the event) sends the whole event through go-mysql instead
+// zero or pre-1970 date, a negative TIME, MySQL's binary JSON, a column
+// whose type changed since the event) sends the whole event through
+// go-mysql instead
 // (errUseGoMySQL): those values stay exactly as they always were.
 //
 // Row image format (MySQL's Rows_log_event): for each row, a bitmap of
@@ -149,37 +151,22 @@ func (ic *imageColumn) init() bool {
 	return false
 }
 
-// imageReader reads the row images of one rows event.
+// imageReader reads the row images of one rows event. Its rows, texts
+// and values come from the reader's slabs (arena and box), which outlive
+// the event.
 type imageReader struct {
 	plan    []imageColumn
 	data    []byte // the images
-	text    string // data as a string when a column needs it: character values are slices of it
 	pos     int
-	images  int   // images read
-	slab    []any // the rows to come
 	arena   *box.Arena
 	box     *box.Slab
 	scratch [2 + 65 + 9]byte
 }
 
-// Rows carved from one slab, at most.
-const imageRowsPerSlab = 64
-
-func newImageReader(plan []imageColumn, data []byte, arena *box.Arena, bx *box.Slab) *imageReader {
-	ir := &imageReader{plan: plan, data: data, arena: arena, box: bx}
-	for _, ic := range plan {
-		if ic.c.decode == nil && (ic.c.kind == kChar || ic.c.kind == kJSON) {
-			ir.text = string(data)
-			break
-		}
-	}
-	return ir
-}
-
 // readImages reads the row images of an event, appended to rows; with
 // bitmap2 (an update) before and after images alternate.
 func readImages(rows [][]any, plan []imageColumn, data []byte, bitmap1, bitmap2 []byte, arena *box.Arena, bx *box.Slab) ([][]any, error) {
-	ir := newImageReader(plan, data, arena, bx)
+	ir := &imageReader{plan: plan, data: data, arena: arena, box: bx}
 	for ir.more() {
 		row, err := ir.next(bitmap1)
 		if err != nil {
@@ -220,18 +207,7 @@ func (ir *imageReader) next(bitmap []byte) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(ir.slab) < n {
-		// As many rows as the images left would hold at the size of
-		// those read so far (one for the first).
-		rows := 1
-		if ir.images > 0 {
-			rows = min(imageRowsPerSlab, (len(ir.data)-ir.pos)/max(1, ir.pos/ir.images)+1)
-		}
-		ir.slab = make([]any, n*rows)
-	}
-	ir.images++
-	row := ir.slab[:n:n]
-	ir.slab = ir.slab[n:]
+	row := ir.box.Row(n)
 	k := 0
 	for i := range ir.plan {
 		if bitmap[i/8]&(1<<(i%8)) == 0 {
@@ -250,7 +226,7 @@ func (ir *imageReader) next(bitmap []byte) ([]any, error) {
 		case ic.prefix > 0:
 			m, err = lengthPrefixed(ir.data[ir.pos:], ic.prefix)
 			if err == nil {
-				v = ir.chars(ic, ir.pos+ic.prefix, ir.pos+m)
+				v = ir.chars(ic.c, ir.data[ir.pos+ic.prefix:ir.pos+m])
 			}
 		case ic.typ == gomysql.MYSQL_TYPE_NEWDECIMAL:
 			var text []byte
@@ -289,23 +265,19 @@ func (ir *imageReader) take(n int) ([]byte, error) {
 
 var errShortImage = errors.New("a row image ends inside a value")
 
-// chars is the engine value of the bytes data[from:to] of a character or
-// binary column.
-func (ir *imageReader) chars(ic *imageColumn, from, to int) any {
-	c := ic.c
-	b := ir.data[from:to]
+// chars is the engine value of the bytes b of a character or binary
+// column.
+func (ir *imageReader) chars(c *column, b []byte) any {
 	switch c.kind {
 	case kBinary:
 		return append([]byte(nil), b...)
 	case kFixedBinary:
-		out := make([]byte, max(len(b), c.size))
-		copy(out, b)
-		return out
+		return c.padded(b)
 	}
 	if c.decode != nil {
 		return ir.box.String(c.decode(b))
 	}
-	return ir.box.String(ir.text[from:to])
+	return ir.box.String(ir.arena.String(b))
 }
 
 // value decodes the value at the start of b, of a column that is not of a

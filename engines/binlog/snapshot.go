@@ -11,7 +11,6 @@ import (
 
 	"github.com/vstreamd/vstreamd/engines"
 	"github.com/vstreamd/vstreamd/engines/internal/box"
-	"github.com/vstreamd/vstreamd/engines/internal/sqltime"
 )
 
 // Snapshot implements engines.Source: a consistent-snapshot transaction on
@@ -243,10 +242,8 @@ func (sn *snapshot) scanRows(ctx context.Context, dc any, query string, args []a
 		return fmt.Errorf("reading %s: %d columns, expected %d", sn.t.desc.Name, n, len(cols))
 	}
 	dest := make([]driver.Value, len(cols))
-	var text []byte
-	var arena box.Arena // the rows' strings
-	var bx box.Slab     // … and values
-	var slab []any      // the rows to come
+	var text box.Arena // the rows' strings
+	var bx box.Slab    // … and values and rows
 	for {
 		if err := rows.Next(dest); err != nil {
 			if err == io.EOF {
@@ -254,35 +251,15 @@ func (sn *snapshot) scanRows(ctx context.Context, dc any, query string, args []a
 			}
 			return err
 		}
-		// The row's string values are carved from one string.
-		text = text[:0]
-		for i, v := range dest {
-			if b, ok := v.([]byte); ok && cols[i].textIsString() {
-				text = append(text, b...)
-			}
-		}
-		all := arena.String(text)
-		if len(slab) < len(cols) {
-			slab = make([]any, len(cols)*copyRowsPerSlab)
-		}
-		row := slab[:len(cols):len(cols)]
-		slab = slab[len(cols):]
+		row := bx.Row(len(cols))
 		for i, v := range dest {
 			var err error
 			if b, ok := v.([]byte); ok {
-				c := &cols[i]
-				switch {
-				case c.textIsString():
-					row[i], all = bx.String(all[:len(b)]), all[len(b):]
-				case c.kind == kDate || c.kind == kDatetime || c.kind == kTimestamp:
-					if t, ok := sqltime.Parse(string(b)); ok {
-						row[i] = bx.Time(t)
-						continue
-					}
-					fallthrough
-				default:
-					row[i], err = c.textValue(b, "")
+				var s string
+				if cols[i].textIsString() {
+					s = text.String(b)
 				}
+				row[i], err = cols[i].textValue(b, s, &bx)
 			} else {
 				row[i], err = cols[i].driverValue(v)
 			}
@@ -295,10 +272,6 @@ func (sn *snapshot) scanRows(ctx context.Context, dc any, query string, args []a
 		}
 	}
 }
-
-// Rows of a copy carved from one slab: a chunk keeps all its rows until
-// it is emitted, so a slab keeps nothing alive longer than it would be.
-const copyRowsPerSlab = 256
 
 // argOf turns a key value into a query argument.
 func argOf(v any) any {

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/text/encoding/unicode"
 	"golang.org/x/text/encoding/unicode/utf32"
 
+	"github.com/vstreamd/vstreamd/engines/internal/box"
 	"github.com/vstreamd/vstreamd/engines/internal/sqltime"
 )
 
@@ -311,10 +312,7 @@ func (c *column) fromBinlog(v any) (any, error) {
 	case kBinary, kOther:
 		return append([]byte(nil), bytesOf(v)...), nil
 	case kFixedBinary:
-		b := bytesOf(v)
-		out := make([]byte, max(len(b), c.size))
-		copy(out, b)
-		return out, nil
+		return c.padded(bytesOf(v)), nil
 	case kEnum:
 		i, err := toInt64(v)
 		if err != nil {
@@ -332,6 +330,14 @@ func (c *column) fromBinlog(v any) (any, error) {
 		return uint64(i), err
 	}
 	return nil, fmt.Errorf("column %s (%s): unexpected binlog value %T", c.name, c.columnType, v)
+}
+
+// padded is a copy of a BINARY(n) value, padded with zero bytes to n (the
+// binary log leaves trailing zero bytes out).
+func (c *column) padded(b []byte) []byte {
+	out := make([]byte, max(len(b), c.size))
+	copy(out, b)
+	return out
 }
 
 // enumLabel is the member of an ENUM at a 1-based index; the index 0 is
@@ -356,7 +362,7 @@ func (c *column) setText(bits int64) string {
 
 // fromText turns a value of the text protocol (a SELECT) into the engine
 // representation; nil is NULL. The bytes are not kept.
-func (c *column) fromText(b []byte) (any, error) { return c.textValue(b, "") }
+func (c *column) fromText(b []byte) (any, error) { return c.textValue(b, "", nil) }
 
 // textIsString reports whether the column's text values are strings in
 // the engine representation (textValue keeps the caller's string).
@@ -369,9 +375,10 @@ func (c *column) textIsString() bool {
 }
 
 // textValue is fromText with, for a column whose values are strings
-// (textIsString), s = string(b) made by the caller (one string can hold a
-// whole row's values); "" lets textValue make it.
-func (c *column) textValue(b []byte, s string) (any, error) {
+// (textIsString), s = string(b) made by the caller (from a box.Arena, say);
+// "" lets textValue make it. Strings and times are boxed by bx (nil: as a
+// conversion does).
+func (c *column) textValue(b []byte, s string, bx *box.Slab) (any, error) {
 	if b == nil {
 		return nil, nil
 	}
@@ -387,7 +394,7 @@ func (c *column) textValue(b []byte, s string) (any, error) {
 		return strconv.ParseFloat(string(b), 64)
 	case kDate, kDatetime, kTimestamp:
 		if t, ok := sqltime.Parse(string(b)); ok {
-			return t, nil
+			return bx.Time(t), nil
 		}
 		return parseTime(string(b), c.kind)
 	case kBinary, kFixedBinary, kOther:
@@ -403,7 +410,7 @@ func (c *column) textValue(b []byte, s string) (any, error) {
 	if s == "" {
 		s = string(b)
 	}
-	return s, nil // DECIMAL, TIME, character types, ENUM, SET, JSON
+	return bx.String(s), nil // DECIMAL, TIME, character types, ENUM, SET, JSON
 }
 
 // driverValue turns a value go-sql-driver parsed from a text-protocol
@@ -435,7 +442,7 @@ func (c *column) driverValue(v any) (any, error) {
 			return v, nil
 		}
 	case string:
-		return c.textValue([]byte(x), x)
+		return c.textValue([]byte(x), x, nil)
 	case time.Time:
 		return c.fromBinlog(x)
 	}

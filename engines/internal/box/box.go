@@ -12,6 +12,7 @@ const slabLen = 128
 // Slab boxes values; the zero Slab is ready, and a nil *Slab boxes them
 // as a conversion does. A Slab is not safe for concurrent use.
 type Slab struct {
+	rows   []any
 	ints   []int64
 	uints  []uint64
 	floats []float64
@@ -52,6 +53,24 @@ func take[T any](s *[]T) *T {
 	p := &(*s)[0]
 	*s = (*s)[1:]
 	return p
+}
+
+// rowsPerSlab is the number of rows of n values Row carves from one slab.
+const rowsPerSlab = 256
+
+// Row returns a row image of n nil values, carved from a slab of rows (a
+// nil *Slab allocates it alone). A slab lives as long as one of its rows:
+// the rows of a stream or a copy chunk are dropped together.
+func (s *Slab) Row(n int) []any {
+	if s == nil {
+		return make([]any, n)
+	}
+	if len(s.rows) < n {
+		s.rows = make([]any, n*rowsPerSlab)
+	}
+	r := s.rows[:n:n]
+	s.rows = s.rows[n:]
+	return r
 }
 
 // Int64 is any(v).
@@ -113,8 +132,11 @@ type Arena struct{ b strings.Builder }
 // arenaBlock is the size of a block.
 const arenaBlock = 4 << 10
 
-// String is string(p).
+// String is string(p); a nil *Arena allocates it alone.
 func (a *Arena) String(p []byte) string {
+	if a == nil {
+		return string(p)
+	}
 	if len(p) == 0 {
 		return ""
 	}

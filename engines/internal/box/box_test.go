@@ -84,4 +84,30 @@ func TestArena(t *testing.T) {
 	if s := a.String(nil); s != "" {
 		t.Errorf("String(nil) = %q", s)
 	}
+	var none *Arena
+	if s := none.String([]byte("abc")); s != "abc" {
+		t.Errorf("a nil Arena's String = %q", s)
+	}
+}
+
+// TestRows: rows carved from a slab are of the length asked, nil, and do
+// not overlap (appending to one leaves the next alone).
+func TestRows(t *testing.T) {
+	for _, s := range []*Slab{{}, nil} {
+		var rows [][]any
+		for i := 0; i < 2*rowsPerSlab; i++ {
+			r := s.Row(3)
+			if len(r) != 3 || cap(r) != 3 || r[0] != nil || r[2] != nil {
+				t.Fatalf("row %d: %v (cap %d)", i, r, cap(r))
+			}
+			r[0], r[2] = i, i
+			rows = append(rows, r)
+		}
+		_ = append(rows[0], "x")
+		for i, r := range rows {
+			if r[0] != i || r[1] != nil || r[2] != i {
+				t.Fatalf("row %d became %v", i, r)
+			}
+		}
+	}
 }

@@ -16,5 +16,7 @@
 // and package reflect share and which has not changed since Go 1.
 //
 // An Arena does the same for the strings of decoded texts: many strings
-// share one block.
+// share one block; and Slab.Row for the []any of row images. Nil Slabs and
+// Arenas allocate each value alone, for callers whose values outlive
+// their neighbours.
 package box
