@@ -200,12 +200,14 @@ func (r *replication) tuple(rel *relation, td *pglogrepl.TupleData, old []any, w
 	if td == nil {
 		return nil, nil
 	}
-	n := len(rel.cols)
-	if len(r.rows) < n {
-		r.rows = make([]any, n*rowsPerSlab)
+	// A row of a table with TOAST-able columns may be remembered (see
+	// remember) long after the rows around it are gone: it and its values
+	// have memory of their own, not a share of slabs they would keep alive.
+	text, bx := &r.text, &r.box
+	if rel.t.toast {
+		text, bx = nil, nil
 	}
-	row := r.rows[:n:n]
-	r.rows = r.rows[n:]
+	row := bx.Row(len(rel.cols))
 	var missing []int
 	for i, c := range td.Columns {
 		if i >= len(rel.cols) {
@@ -220,7 +222,7 @@ func (r *replication) tuple(rel *relation, td *pglogrepl.TupleData, old []any, w
 				missing = append(missing, i)
 			}
 		default:
-			v, err := rel.cols[i].decodeBoxed(c.Data, &r.text, &r.box)
+			v, err := rel.cols[i].decodeBoxed(c.Data, text, bx)
 			if err != nil {
 				return nil, engines.AtPosition(position(r.pos), fmt.Errorf("a change of %s: %w", rel.name, err))
 			}

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
-	"strings"
 	"time"
 
 	"github.com/vstreamd/vstreamd/engines/internal/box"
@@ -39,23 +38,16 @@ func resultFormats(cols []column) []int16 {
 	return f
 }
 
-// rowDecoder turns the values of result rows into engine values. Rows are
-// carved from slabs, and the text values of many rows share one string
-// allocation: a copy chunk keeps all its rows until it is emitted, so
-// nothing is kept alive longer than it would be anyway.
+// rowDecoder turns the values of result rows into engine values. Rows,
+// texts and values are carved from slabs: a copy chunk keeps all its rows
+// until it is emitted, so nothing is kept alive longer than it would be
+// anyway.
 type rowDecoder struct {
 	cols    []column
 	formats []int16
-	slab    []any           // the rows to come
-	text    strings.Builder // the text values to come; its String() so far is never changed
-	box     box.Slab        // … and their values
+	text    box.Arena
+	box     box.Slab
 }
-
-// Sizes of the slabs a rowDecoder allocates.
-const (
-	rowsPerSlab   = 256
-	textSlabBytes = 64 << 10
-)
 
 func newRowDecoder(cols []column) *rowDecoder {
 	return &rowDecoder{cols: cols, formats: resultFormats(cols)}
@@ -63,28 +55,7 @@ func newRowDecoder(cols []column) *rowDecoder {
 
 // decode returns the row's values; vals are only read, not kept.
 func (d *rowDecoder) decode(vals [][]byte) ([]any, error) {
-	if len(d.slab) < len(d.cols) {
-		d.slab = make([]any, len(d.cols)*rowsPerSlab)
-	}
-	row := d.slab[:len(d.cols):len(d.cols)]
-	d.slab = d.slab[len(d.cols):]
-	n := 0
-	for i, v := range vals {
-		if v != nil && d.formats[i] == 0 && d.cols[i].kind != kArray {
-			n += len(v)
-		}
-	}
-	if d.text.Cap()-d.text.Len() < n {
-		d.text = strings.Builder{}
-		d.text.Grow(max(n, textSlabBytes))
-	}
-	at := d.text.Len()
-	for i, v := range vals {
-		if v != nil && d.formats[i] == 0 && d.cols[i].kind != kArray {
-			d.text.Write(v)
-		}
-	}
-	all := d.text.String()
+	row := d.box.Row(len(d.cols))
 	for i, v := range vals {
 		if v == nil {
 			continue
@@ -97,9 +68,7 @@ func (d *rowDecoder) decode(vals [][]byte) ([]any, error) {
 		case c.kind == kArray:
 			row[i], err = decodeKind(c.kind, &c.typ, v)
 		default:
-			s := all[at : at+len(v)]
-			at += len(v)
-			row[i], err = decodeTextKind(c.kind, s, &d.box)
+			row[i], err = decodeTextKind(c.kind, d.text.String(v), &d.box)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("column %s: %w", c.name, err)

@@ -149,7 +149,6 @@ type replication struct {
 	txnSent   int                      // rows of the current transaction flushed
 	toastRows map[string]rememberedRow // see remember
 	keyBuf    []byte                   // rowKey's buffer
-	rows      []any                    // the row images to come
 	text      box.Arena                // … their texts
 	box       box.Slab                 // … and values
 }
