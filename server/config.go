@@ -63,10 +63,12 @@ type Config struct {
 	// log in (0: DefaultHandshakeTimeout).
 	HandshakeTimeout time.Duration
 
-	// GCPercent and MemoryLimit (bytes) are the garbage collector's
-	// settings (0: Go's default; none). New ignores them: TuneRuntime
-	// applies them to the process (see runtime.go).
+	// GCPercent, GCHeadroom and MemoryLimit (bytes) are the garbage
+	// collector's settings (0: Go's default; no headroom; none). New
+	// ignores them: TuneRuntime applies them to the process (see
+	// runtime.go).
 	GCPercent   int
+	GCHeadroom  int64
 	MemoryLimit int64
 
 	// Engines adds engines, by URL scheme, to the built-in ones (or

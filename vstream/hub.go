@@ -173,19 +173,19 @@ func (h *hub) evictLaggards() {
 }
 
 // trim forgets the batches every subscriber has read, except the last
-// capacity events, which a stream starting at a recent position joins
-// (sessions starting together rarely start at the same instant). Without
-// subscribers the hub keeps nothing: a stream that starts later at an
-// older position reads alone, and the source says whether it still has
-// that position. (The latest boundary stays joinable while nothing
-// follows it.)
+// capacity/4 events (see retain), which a stream starting at a recent
+// position joins (sessions starting together rarely start at the same
+// instant). Without subscribers the hub keeps nothing: a stream that
+// starts later at an older position reads alone, and the source says
+// whether it still has that position. (The latest boundary stays joinable
+// while nothing follows it.)
 func (h *hub) trim() {
 	need, ok := h.slowest()
 	switch {
 	case !ok:
 		need = h.head
-	case h.head > uint64(h.capacity):
-		need = min(need, h.head-uint64(h.capacity))
+	case h.head > uint64(h.retain()):
+		need = min(need, h.head-uint64(h.retain()))
 	default:
 		need = 0
 	}
@@ -272,6 +272,15 @@ func (h *hub) joinAt(pos engines.Position) (cursor uint64, settled, ok bool, err
 	// pos (engines merge only commits without rows).
 	return b.next, exact || i < len(h.bounds), true, nil
 }
+
+// retain is how many events the hub keeps behind its head once every
+// subscriber has read them. It is a quarter of the capacity, not all of
+// it: the garbage collector marks every buffered event at every cycle,
+// and a whole buffer of already-read events (about 30 MB at the default
+// capacity) tripled what one fast stream paid for collection. A stream
+// starting further back reads alone until it is near the head, as an
+// evicted one does.
+func (h *hub) retain() int { return h.capacity / 4 }
 
 // nearHead reports whether a subscriber joining at cursor would be within
 // capacity/2 events of the head: far enough from eviction to stay.

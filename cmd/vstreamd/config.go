@@ -51,6 +51,7 @@ func loadConfig(path string, explicit bool, getenv func(string) string) (server.
 	v.SetDefault("server.max_statement_bytes", server.DefaultMaxStatementBytes)
 	v.SetDefault("server.handshake_timeout", server.DefaultHandshakeTimeout)
 	v.SetDefault("server.gc_percent", server.DefaultGCPercent)
+	v.SetDefault("server.gc_headroom", strconv.Itoa(server.DefaultGCHeadroom>>20)+"MiB")
 	v.SetDefault("server.memory_limit", strconv.Itoa(server.DefaultMemoryLimit>>20)+"MiB")
 	v.SetDefault("log.level", "info")
 
@@ -83,6 +84,9 @@ func loadConfig(path string, explicit bool, getenv func(string) string) (server.
 		MaxStatementBytes:      v.GetInt("server.max_statement_bytes"),
 		HandshakeTimeout:       v.GetDuration("server.handshake_timeout"),
 		GCPercent:              v.GetInt("server.gc_percent"),
+	}
+	if cfg.GCHeadroom, err = parseBytes(v.GetString("server.gc_headroom")); err != nil {
+		return cfg, 0, fmt.Errorf("server.gc_headroom: %w", err)
 	}
 	if cfg.MemoryLimit, err = parseBytes(v.GetString("server.memory_limit")); err != nil {
 		return cfg, 0, fmt.Errorf("server.memory_limit: %w", err)

@@ -57,8 +57,8 @@ func TestLoadConfig(t *testing.T) {
 			cfg.HandshakeTimeout != server.DefaultHandshakeTimeout || cfg.TLSCert != "" || cfg.RequireSecureTransport {
 			t.Errorf("got limits and TLS %+v; want the defaults", cfg)
 		}
-		if cfg.GCPercent != server.DefaultGCPercent || cfg.MemoryLimit != server.DefaultMemoryLimit {
-			t.Errorf("got gc_percent %d, memory_limit %d; want the defaults", cfg.GCPercent, cfg.MemoryLimit)
+		if cfg.GCPercent != server.DefaultGCPercent || cfg.GCHeadroom != server.DefaultGCHeadroom || cfg.MemoryLimit != server.DefaultMemoryLimit {
+			t.Errorf("got gc_percent %d, gc_headroom %d, memory_limit %d; want the defaults", cfg.GCPercent, cfg.GCHeadroom, cfg.MemoryLimit)
 		}
 	}
 
@@ -131,6 +131,7 @@ max_streams_per_user = 4
 max_statement_bytes = 65536
 handshake_timeout = "3s"
 gc_percent = 150
+gc_headroom = "0"
 memory_limit = "768MiB"
 [log]
 level = "warn"
@@ -149,8 +150,8 @@ source = "embedded:"
 					cfg.MaxSessions != 50 || cfg.MaxStreamsPerUser != 4 || cfg.MaxStatementBytes != 65536 || cfg.HandshakeTimeout != 3*time.Second {
 					t.Errorf("TLS and limits: got %+v", cfg)
 				}
-				if cfg.GCPercent != 150 || cfg.MemoryLimit != 768<<20 {
-					t.Errorf("gc_percent %d, memory_limit %d; want 150, 768 MiB", cfg.GCPercent, cfg.MemoryLimit)
+				if cfg.GCPercent != 150 || cfg.GCHeadroom != 0 || cfg.MemoryLimit != 768<<20 {
+					t.Errorf("gc_percent %d, gc_headroom %d, memory_limit %d; want 150, 0, 768 MiB", cfg.GCPercent, cfg.GCHeadroom, cfg.MemoryLimit)
 				}
 				if len(cfg.Keyspaces) != 2 || cfg.Keyspaces[0].Name != "a" || cfg.Keyspaces[1].Name != "b" ||
 					cfg.Keyspaces[0].InitSQL != "CREATE TABLE t (id INT PRIMARY KEY);" {
@@ -252,6 +253,11 @@ tables = ["stock.items", "shop.orders"]
 			name:    "bad memory_limit",
 			config:  "[server]\nmemory_limit = \"512Mi\"\n[keyspaces.a]\nsource = \"embedded:\"\n",
 			wantErr: []string{"server.memory_limit", `"512Mi"`, "512MiB"},
+		},
+		{
+			name:    "bad gc_headroom",
+			config:  "[server]\ngc_headroom = \"lots\"\n[keyspaces.a]\nsource = \"embedded:\"\n",
+			wantErr: []string{"server.gc_headroom", `"lots"`},
 		},
 		{
 			name:    "negative gc_percent",

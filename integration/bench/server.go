@@ -167,7 +167,7 @@ func serveChild(arg string) error {
 		defer pprof.StopCPUProfile()
 	}
 	// The garbage collector as cmd/vstreamd sets it by default.
-	gc := server.TuneRuntime(server.Config{GCPercent: server.DefaultGCPercent, MemoryLimit: server.DefaultMemoryLimit}, os.Getenv)
+	gc := server.TuneRuntime(server.Config{GCPercent: server.DefaultGCPercent, GCHeadroom: server.DefaultGCHeadroom, MemoryLimit: server.DefaultMemoryLimit}, os.Getenv)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	s, err := server.New(ctx, server.Config{
