@@ -24,15 +24,23 @@ func (m columnMap) apply(row []any) []any {
 }
 
 // remapCache remembers the mapping of the last column list seen, since
-// consecutive changes nearly always share one.
+// consecutive changes nearly always share one, and the last list found to
+// be the stream's own (an engine hands every change of a table the same
+// list: recognizing it by its address spares comparing every name of
+// every change).
 type remapCache struct {
+	same []string
 	from []string
 	m    columnMap
 }
 
 // get returns the mapping from cols to want, nil when they are the same.
 func (c *remapCache) get(cols, want []string) (columnMap, error) {
+	if sameList(cols, c.same) {
+		return nil, nil
+	}
 	if sameNames(cols, want) {
+		c.same = cols
 		return nil, nil
 	}
 	if c.from != nil && sameNames(c.from, cols) {
@@ -61,12 +69,17 @@ func (c *remapCache) get(cols, want []string) (columnMap, error) {
 	return m, nil
 }
 
+// sameList reports whether a and b are the same list in memory.
+func sameList(a, b []string) bool {
+	return len(a) == len(b) && len(a) > 0 && &a[0] == &b[0]
+}
+
 // sameNames reports whether two column lists are equal.
 func sameNames(a, b []string) bool {
 	if len(a) != len(b) {
 		return false
 	}
-	if len(a) > 0 && &a[0] == &b[0] {
+	if sameList(a, b) {
 		return true
 	}
 	for i := range a {

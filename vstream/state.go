@@ -129,6 +129,7 @@ type StreamState struct {
 	mu         sync.Mutex
 	key        StreamKey
 	token      Token
+	last       *Row // the last row delivered, whose token is the resume token (nil: token is)
 	hasToken   bool
 	delivered  int64
 	commitTime time.Time
@@ -141,7 +142,15 @@ type StreamState struct {
 func (st *StreamState) Resume() (Token, bool) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	return st.token, st.hasToken
+	return st.resume(), st.hasToken
+}
+
+// resume is the resume token. Called with mu held.
+func (st *StreamState) resume() Token {
+	if st.last != nil {
+		return st.last.Token
+	}
+	return st.token
 }
 
 // Reset forgets the stream (pos > ” starts over with a fresh copy) and
@@ -150,7 +159,7 @@ func (st *StreamState) Reset() {
 	st.release()
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	st.token, st.hasToken = Token{}, false
+	st.token, st.last, st.hasToken = Token{}, nil, false
 	st.delivered, st.commitTime, st.lag = 0, time.Time{}, 0
 	st.copy = nil
 }
@@ -159,15 +168,26 @@ func (st *StreamState) Reset() {
 // advanced over transactions without rows for it, or finished its copy).
 func (st *StreamState) setToken(t Token) {
 	st.mu.Lock()
-	st.token, st.hasToken = t, true
+	st.token, st.last, st.hasToken = t, nil, true
 	st.mu.Unlock()
+}
+
+// settle keeps the last delivered row's token instead of the row, which
+// would keep its neighbours' memory alive while the session idles.
+func (st *StreamState) settle() {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.last != nil {
+		st.token, st.last = st.last.Token, nil
+	}
 }
 
 // deliver records a row handed to the client; key is a copy row's key.
 func (st *StreamState) deliver(r *Row, key []any, now time.Time) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	st.token, st.hasToken = r.Token, true
+	// The row, not a copy of its token: rows do not change once queued.
+	st.last, st.hasToken = r, true
 	st.delivered++
 	st.commitTime = r.CommitTime
 	if r.CommitTime.IsZero() {
@@ -224,8 +244,9 @@ func (st *StreamState) Position() PositionInfo {
 	defer st.mu.Unlock()
 	p := PositionInfo{StreamKey: st.key, RowsDelivered: st.delivered, CommitTime: st.commitTime, Lag: -1}
 	if st.hasToken {
-		p.Phase = st.token.Phase()
-		p.Token = st.token.String()
+		t := st.resume()
+		p.Phase = t.Phase()
+		p.Token = t.String()
 		if st.delivered > 0 {
 			p.Lag = st.lag
 		}

@@ -118,10 +118,13 @@ type Stream struct {
 	lastKey    []any
 	txnTime    time.Time
 
-	// delivered is the token of the last row handed out (or the start);
-	// while rows wait in the queue, or after rows were dropped at the end
-	// bound, it, not the processing state, is where to resume.
-	delivered Token
+	// lastRow is the last row handed out (nil: none yet, start is the
+	// stream's start); while rows wait in the queue, or after rows were
+	// dropped at the end bound, its token, not the processing state, is
+	// where to resume. (Rows do not change once queued: keeping the row
+	// spares copying every row's token.)
+	lastRow *Row
+	start   Token
 	dropped   bool
 	confirmer confirmer        // the source, if it wants to know (see engines.Hold.Confirm)
 	confirmed engines.Position // the last position passed to the confirmer
@@ -164,7 +167,7 @@ func Open(ctx context.Context, cfg Config, opts Options) (*Stream, error) {
 	s := &Stream{
 		cfg: cfg, table: cfg.Table, src: cfg.Source, now: cfg.Now, until: opts.Until, adaptive: adaptive,
 		copying: from.Copying, pos: from.Pos, resumeSkip: from.Skip, lastKey: from.LastKey,
-		delivered: from,
+		start: from,
 	}
 	s.columns = cfg.Table.ColumnNames()
 	s.confirmer, _ = cfg.Source.(confirmer)
@@ -225,7 +228,7 @@ func (s *Stream) Next(ctx context.Context) (*Row, error) {
 				s.end, s.dropped = io.EOF, true
 				return nil, io.EOF
 			}
-			s.delivered = row.Token
+			s.lastRow = row
 			if c := s.confirmer; c != nil && row.Token.Pos != s.confirmed {
 				// Resuming after this row starts from its position: what
 				// came before is no longer needed.
@@ -272,7 +275,10 @@ func (s *Stream) Ready() bool { return s.qHead < len(s.queue) }
 // Resume returns the token to continue after everything delivered so far.
 func (s *Stream) Resume() Token {
 	if s.qHead < len(s.queue) || s.dropped {
-		return s.delivered
+		if s.lastRow == nil {
+			return s.start
+		}
+		return s.lastRow.Token
 	}
 	return Token{Keyspace: s.cfg.Keyspace, Shard: s.cfg.Shard, Table: s.table.Name,
 		Copying: s.copying, Pos: s.pos, Skip: s.skip + s.resumeSkip, LastKey: s.lastKey}
@@ -284,6 +290,9 @@ func (s *Stream) Close() error {
 		return nil
 	}
 	s.closed = true
+	if s.cfg.State != nil {
+		s.cfg.State.settle()
+	}
 	s.stopAhead()
 	if s.changes != nil {
 		s.changes.stop()
