@@ -123,8 +123,8 @@ type Stream struct {
 	// dropped at the end bound, its token, not the processing state, is
 	// where to resume. (Rows do not change once queued: keeping the row
 	// spares copying every row's token.)
-	lastRow *Row
-	start   Token
+	lastRow   *Row
+	start     Token
 	dropped   bool
 	confirmer confirmer        // the source, if it wants to know (see engines.Hold.Confirm)
 	confirmed engines.Position // the last position passed to the confirmer
