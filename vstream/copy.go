@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"slices"
 	"time"
+	"unsafe"
 
 	"github.com/vstreamd/vstreamd/engines"
 )
@@ -14,10 +15,15 @@ import (
 // Copy chunk sizes when Config.ChunkRows is zero: chunks start at
 // DefaultChunkRows and double, up to MaxChunkRows, while a chunk (its
 // snapshot and its scan) takes less than chunkTarget: fewer snapshots for
-// a fast source, short snapshot transactions for a slow one.
+// a fast source, short snapshot transactions for a slow one. A chunk is
+// held in memory (and the next one is read meanwhile), so the next chunk
+// also has no more rows than fit in MaxChunkBytes, judging by the rows of
+// the last (see chunkBytes), and no fewer than minChunkRows.
 const (
 	DefaultChunkRows = 10000
 	MaxChunkRows     = 80000
+	MaxChunkBytes    = 16 << 20
+	minChunkRows     = 64
 	chunkTarget      = 250 * time.Millisecond
 )
 
@@ -93,8 +99,13 @@ func (s *Stream) readChunkOnce(ctx context.Context) error {
 		return err
 	}
 	c.last = len(c.rows) < c.limit
-	if s.adaptive && !c.last && took < chunkTarget {
-		s.cfg.ChunkRows = min(2*s.cfg.ChunkRows, MaxChunkRows)
+	if s.adaptive && !c.last {
+		if took < chunkTarget {
+			s.cfg.ChunkRows = min(2*s.cfg.ChunkRows, MaxChunkRows)
+		}
+		if fit := MaxChunkBytes / max(1, chunkBytes(c.rows)/len(c.rows)); fit < s.cfg.ChunkRows {
+			s.cfg.ChunkRows = max(fit, minChunkRows)
+		}
 	}
 	if s.pos == "" {
 		s.pos = c.pos // a fresh copy: the stream starts at the first snapshot
@@ -142,6 +153,42 @@ func (s *Stream) scanChunk(ctx context.Context, after []any, limit int) (*chunk,
 		return nil, 0, engines.AtPosition(c.pos, fmt.Errorf("copy of %s: reading rows: %w", s.table.Name, err))
 	}
 	return c, time.Since(began), nil
+}
+
+// chunkBytes estimates the memory that rows take once emitted: their
+// values, the row slices and the rows that carry them, from a sample of at
+// most 256 rows spread over the chunk.
+func chunkBytes(rows [][]any) int {
+	step := max(1, len(rows)/256)
+	n, total := 0, 0
+	for i := 0; i < len(rows); i += step {
+		total += rowBytes(rows[i])
+		n++
+	}
+	if n == 0 {
+		return 0
+	}
+	return total * len(rows) / n
+}
+
+// rowBytes estimates the memory of one row: its Row, its slice of values
+// and each value's own memory.
+func rowBytes(row []any) int {
+	size := int(unsafe.Sizeof(Row{})) + len(row)*int(unsafe.Sizeof(any(nil)))
+	for _, v := range row {
+		switch v := v.(type) {
+		case nil:
+		case string:
+			size += int(unsafe.Sizeof(v)) + len(v)
+		case []byte:
+			size += int(unsafe.Sizeof(v)) + cap(v)
+		case time.Time:
+			size += int(unsafe.Sizeof(v))
+		default:
+			size += 16 // a number, or another small value
+		}
+	}
+	return size
 }
 
 // ahead is a chunk being read while the one before it is emitted: the

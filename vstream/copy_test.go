@@ -3,7 +3,9 @@ package vstream_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -24,6 +26,7 @@ type scriptedSource struct {
 	mu      sync.Mutex
 	snaps   []int // the positions of the next snapshots
 	batches [][]engines.Event
+	limits  []int // the limit of every scan, in order
 }
 
 func (s *scriptedSource) Current(context.Context) (engines.Position, error) {
@@ -55,7 +58,7 @@ func (s *scriptedSource) Snapshot(context.Context, string) (engines.Snapshot, er
 	if len(s.snaps) > 1 {
 		s.snaps = s.snaps[1:]
 	}
-	return &scriptedSnapshot{rows: s.rows, pos: engines.Position(strconv.Itoa(pos))}, nil
+	return &scriptedSnapshot{src: s, rows: s.rows, pos: engines.Position(strconv.Itoa(pos))}, nil
 }
 
 func (s *scriptedSource) Stream(ctx context.Context, _ engines.Position, _ []string, send func([]engines.Event) error) error {
@@ -75,6 +78,7 @@ func (s *scriptedSource) Stream(ctx context.Context, _ engines.Position, _ []str
 }
 
 type scriptedSnapshot struct {
+	src  *scriptedSource
 	rows [][]any
 	pos  engines.Position
 }
@@ -85,6 +89,9 @@ func (s *scriptedSnapshot) Columns() []string          { return []string{"id"} }
 func (s *scriptedSnapshot) Close() error               { return nil }
 
 func (s *scriptedSnapshot) Scan(_ context.Context, after []any, limit int, send func([]any) error) error {
+	s.src.mu.Lock()
+	s.src.limits = append(s.src.limits, limit)
+	s.src.mu.Unlock()
 	n := 0
 	for _, r := range s.rows {
 		if after != nil && r[0].(int64) <= after[0].(int64) {
@@ -116,17 +123,7 @@ func TestCopyChunkReadAheadOlderThanStream(t *testing.T) {
 	// past both.
 	src.snaps = []int{10, 12, 14, 20}
 	src.batches = [][]engines.Event{{{Kind: engines.Commit, Pos: "20"}}}
-	table := &engines.Table{Name: "t", Columns: []engines.Column{{Name: "id", Type: "bigint"}}, Key: []int{0}, KeyKind: engines.PrimaryKey,
-		CompareKeys: func(a, b []any) (int, error) {
-			x, y := a[0].(int64), b[0].(int64)
-			switch {
-			case x < y:
-				return -1, nil
-			case x > y:
-				return 1, nil
-			}
-			return 0, nil
-		}}
+	table := scriptedTable()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	st, err := vstream.Open(ctx, vstream.Config{Keyspace: "ks", Table: table, Source: src, ChunkRows: 2}, vstream.Options{From: vstream.Fresh("ks", "", "t")})
@@ -145,5 +142,61 @@ func TestCopyChunkReadAheadOlderThanStream(t *testing.T) {
 	want := "[+1@10 +2@10 +3@12 +4@12 +5@20 +6@20]"
 	if fmt.Sprint(got) != want {
 		t.Fatalf("got %v, want %s", got, want)
+	}
+}
+
+// scriptedTable is the table of a scriptedSource.
+func scriptedTable() *engines.Table {
+	return &engines.Table{Name: "t", Columns: []engines.Column{{Name: "id", Type: "bigint"}}, Key: []int{0}, KeyKind: engines.PrimaryKey,
+		CompareKeys: func(a, b []any) (int, error) {
+			x, y := a[0].(int64), b[0].(int64)
+			switch {
+			case x < y:
+				return -1, nil
+			case x > y:
+				return 1, nil
+			}
+			return 0, nil
+		}}
+}
+
+// TestCopyChunkBytes: after a chunk of wide rows, the next chunks have no
+// more rows than fit in MaxChunkBytes (a chunk is held in memory while the
+// next is read), and the copy still delivers every row once, in order.
+func TestCopyChunkBytes(t *testing.T) {
+	wide := strings.Repeat("x", 64<<10) // one string: the rows only look wide
+	src := &scriptedSource{current: 10, snaps: []int{10}}
+	const n = vstream.DefaultChunkRows + 1000
+	for id := int64(1); id <= n; id++ {
+		src.rows = append(src.rows, []any{id, wide})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	st, err := vstream.Open(ctx, vstream.Config{Keyspace: "ks", Table: scriptedTable(), Source: src}, vstream.Options{From: vstream.Fresh("ks", "", "t")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for want := int64(1); want <= n; want++ {
+		r, err := st.Next(ctx)
+		if err != nil {
+			t.Fatalf("row %d: %v", want, err)
+		}
+		if got := r.Values[0].(int64); got != want || r.Op != '+' {
+			t.Fatalf("row %d: %c%d", want, r.Op, got)
+		}
+	}
+	src.mu.Lock()
+	limits := slices.Clone(src.limits)
+	src.mu.Unlock()
+	if len(limits) < 2 || limits[0] != vstream.DefaultChunkRows {
+		t.Fatalf("scan limits %v: want %d, then smaller chunks", limits, vstream.DefaultChunkRows)
+	}
+	most := vstream.MaxChunkBytes / len(wide)
+	for _, l := range limits[1:] {
+		if l > most || l < 64 {
+			t.Errorf("scan limits %v: after rows of %d bytes, want at most %d rows (and at least 64)", limits, len(wide), most)
+			break
+		}
 	}
 }

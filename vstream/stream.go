@@ -118,13 +118,15 @@ type Stream struct {
 	lastKey    []any
 	txnTime    time.Time
 
-	// lastRow is the last row handed out (nil: none yet, start is the
-	// stream's start); while rows wait in the queue, or after rows were
-	// dropped at the end bound, its token, not the processing state, is
-	// where to resume. (Rows do not change once queued: keeping the row
-	// spares copying every row's token.)
+	// delivered is the token of the last row handed out (or the start);
+	// while rows wait in the queue, or after rows were dropped at the end
+	// bound, it, not the processing state, is where to resume. Within a
+	// batch of queued rows lastRow stands for it: keeping the row spares
+	// copying every row's token (rows do not change once queued). Once
+	// the queue is drained the token is copied, so that the row does not
+	// keep its batch (a whole copy chunk) in memory.
+	delivered Token
 	lastRow   *Row
-	start     Token
 	dropped   bool
 	confirmer confirmer        // the source, if it wants to know (see engines.Hold.Confirm)
 	confirmed engines.Position // the last position passed to the confirmer
@@ -167,7 +169,7 @@ func Open(ctx context.Context, cfg Config, opts Options) (*Stream, error) {
 	s := &Stream{
 		cfg: cfg, table: cfg.Table, src: cfg.Source, now: cfg.Now, until: opts.Until, adaptive: adaptive,
 		copying: from.Copying, pos: from.Pos, resumeSkip: from.Skip, lastKey: from.LastKey,
-		start: from,
+		delivered: from,
 	}
 	s.columns = cfg.Table.ColumnNames()
 	s.confirmer, _ = cfg.Source.(confirmer)
@@ -237,6 +239,7 @@ func (s *Stream) Next(ctx context.Context) (*Row, error) {
 			}
 			if s.qHead == len(s.queue) {
 				s.queue, s.qHead = s.queue[:0], 0
+				s.delivered, s.lastRow = row.Token, nil
 			}
 			if s.cfg.State != nil {
 				var key []any // the copy's last key, for its state
@@ -275,10 +278,10 @@ func (s *Stream) Ready() bool { return s.qHead < len(s.queue) }
 // Resume returns the token to continue after everything delivered so far.
 func (s *Stream) Resume() Token {
 	if s.qHead < len(s.queue) || s.dropped {
-		if s.lastRow == nil {
-			return s.start
+		if s.lastRow != nil {
+			return s.lastRow.Token
 		}
-		return s.lastRow.Token
+		return s.delivered
 	}
 	return Token{Keyspace: s.cfg.Keyspace, Shard: s.cfg.Shard, Table: s.table.Name,
 		Copying: s.copying, Pos: s.pos, Skip: s.skip + s.resumeSkip, LastKey: s.lastKey}
