@@ -100,12 +100,7 @@ func (s *Stream) readChunkOnce(ctx context.Context) error {
 	}
 	c.last = len(c.rows) < c.limit
 	if s.adaptive && !c.last {
-		if took < chunkTarget {
-			s.cfg.ChunkRows = min(2*s.cfg.ChunkRows, MaxChunkRows)
-		}
-		if fit := MaxChunkBytes / max(1, chunkBytes(c.rows)/len(c.rows)); fit < s.cfg.ChunkRows {
-			s.cfg.ChunkRows = max(fit, minChunkRows)
-		}
+		s.cfg.ChunkRows = nextChunkRows(s.cfg.ChunkRows, took, c.rows)
 	}
 	if s.pos == "" {
 		s.pos = c.pos // a fresh copy: the stream starts at the first snapshot
@@ -153,6 +148,22 @@ func (s *Stream) scanChunk(ctx context.Context, after []any, limit int) (*chunk,
 		return nil, 0, engines.AtPosition(c.pos, fmt.Errorf("copy of %s: reading rows: %w", s.table.Name, err))
 	}
 	return c, time.Since(began), nil
+}
+
+// nextChunkRows is the size of the chunk after one of limit rows that took
+// took to read: double, up to MaxChunkRows, if it was quick, and no more
+// rows than fit in MaxChunkBytes if they are like these.
+func nextChunkRows(limit int, took time.Duration, rows [][]any) int {
+	if took < chunkTarget {
+		limit = min(2*limit, MaxChunkRows)
+	}
+	if len(rows) == 0 {
+		return limit
+	}
+	if fit := MaxChunkBytes / max(1, chunkBytes(rows)/len(rows)); fit < limit {
+		limit = max(fit, minChunkRows)
+	}
+	return limit
 }
 
 // chunkBytes estimates the memory that rows take once emitted: their
