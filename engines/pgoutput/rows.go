@@ -65,29 +65,14 @@ func (d *rowDecoder) decode(vals [][]byte) ([]any, error) {
 		switch {
 		case d.formats[i] == 1:
 			row[i], err = decodeBinary(c.kind, v, &d.box)
-		case c.kind == kArray:
-			row[i], err = decodeKind(c.kind, &c.typ, v)
 		default:
-			row[i], err = decodeTextKind(c.kind, d.text.String(v), &d.box)
+			row[i], err = decodeText(c.kind, &c.typ, v, &d.text, &d.box)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("column %s: %w", c.name, err)
 		}
 	}
 	return row, nil
-}
-
-// decodeTextKind is decodeKind for the kinds read as text in a copy, on a
-// string the caller already holds, boxed by bx.
-func decodeTextKind(k kind, s string, bx *box.Slab) (any, error) {
-	if k == kNumeric && s == "NaN" {
-		return nil, fmt.Errorf("NaN has no MySQL DECIMAL value")
-	}
-	switch k {
-	case kNumeric, kTime, kText, kJSON, kEnum:
-		return bx.String(s), nil
-	}
-	return decodeKind(k, nil, []byte(s))
 }
 
 // decodeBinary reads a value in PostgreSQL's binary format (the types'

@@ -159,18 +159,24 @@ func precision(typmod int32) int32 {
 
 // decode turns a value's text form into the engine value of its column
 // (see package engines).
-func (c *column) decode(b []byte) (any, error) {
-	v, err := decodeKind(c.kind, &c.typ, b)
+func (c *column) decode(b []byte) (any, error) { return c.decodeBoxed(b, nil, nil) }
+
+// decodeBoxed is decode with the strings of texts carved from text and
+// the values boxed by bx (see decodeText).
+func (c *column) decodeBoxed(b []byte, text *box.Arena, bx *box.Slab) (any, error) {
+	v, err := decodeText(c.kind, &c.typ, b, text, bx)
 	if err != nil {
 		return nil, fmt.Errorf("column %s: value %.40q: %w", c.name, b, err)
 	}
 	return v, nil
 }
 
-// decodeBoxed is decode with the strings of texts carved from text and
-// the values boxed by bx, for the kinds a change stream is mostly made of.
-func (c *column) decodeBoxed(b []byte, text *box.Arena, bx *box.Slab) (any, error) {
-	switch c.kind {
+// decodeText is decodeKind with the strings of texts carved from text and
+// the values boxed by bx (nil: each allocated alone), for the kinds rows
+// are mostly made of; the other kinds, and the values the short way does
+// not read, take decodeKind (and its errors).
+func decodeText(k kind, t *pgType, b []byte, text *box.Arena, bx *box.Slab) (any, error) {
+	switch k {
 	case kInt:
 		if n, err := strconv.ParseInt(string(b), 10, 64); err == nil {
 			return bx.Int64(n), nil
@@ -190,7 +196,7 @@ func (c *column) decodeBoxed(b []byte, text *box.Arena, bx *box.Slab) (any, erro
 			return bx.Time(t), nil
 		}
 	}
-	return c.decode(b) // and its errors
+	return decodeKind(k, t, b)
 }
 
 func decodeKind(k kind, t *pgType, b []byte) (any, error) {

@@ -64,7 +64,8 @@ func TestDecode(t *testing.T) {
 			t.Errorf("%q decoded without an error", bad)
 		}
 	}
-	// The change stream's decodeBoxed gives decode's values and errors.
+	// The short way, boxed from slabs (decodeText: the change stream and
+	// the copy's text values), gives decodeKind's values and errors.
 	var text box.Arena
 	var bx box.Slab
 	extra := []struct {
@@ -84,10 +85,10 @@ func TestDecode(t *testing.T) {
 	for _, tc := range extra {
 		c := column{name: "c", typ: tc.typ}
 		c.kind, c.mysql = mapType(tc.typ)
-		want, wantErr := c.decode([]byte(tc.text))
-		got, err := c.decodeBoxed([]byte(tc.text), &text, &bx)
+		want, wantErr := decodeKind(c.kind, &c.typ, []byte(tc.text))
+		got, err := decodeText(c.kind, &c.typ, []byte(tc.text), &text, &bx)
 		if (err == nil) != (wantErr == nil) || !reflect.DeepEqual(got, want) {
-			t.Errorf("%q: decodeBoxed %#v, %v; decode %#v, %v", tc.text, got, err, want, wantErr)
+			t.Errorf("%q: decodeText %#v, %v; decodeKind %#v, %v", tc.text, got, err, want, wantErr)
 		}
 	}
 }
