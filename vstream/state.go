@@ -128,8 +128,7 @@ type PositionInfo struct {
 type StreamState struct {
 	mu         sync.Mutex
 	key        StreamKey
-	token      Token
-	last       *Row // the last row delivered, whose token is the resume token (nil: token is)
+	token      lastToken
 	hasToken   bool
 	delivered  int64
 	commitTime time.Time
@@ -142,15 +141,7 @@ type StreamState struct {
 func (st *StreamState) Resume() (Token, bool) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	return st.resume(), st.hasToken
-}
-
-// resume is the resume token. Called with mu held.
-func (st *StreamState) resume() Token {
-	if st.last != nil {
-		return st.last.Token
-	}
-	return st.token
+	return st.token.get(), st.hasToken
 }
 
 // Reset forgets the stream (pos > ” starts over with a fresh copy) and
@@ -159,7 +150,7 @@ func (st *StreamState) Reset() {
 	st.release()
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	st.token, st.last, st.hasToken = Token{}, nil, false
+	st.token, st.hasToken = lastToken{}, false
 	st.delivered, st.commitTime, st.lag = 0, time.Time{}, 0
 	st.copy = nil
 }
@@ -168,7 +159,8 @@ func (st *StreamState) Reset() {
 // advanced over transactions without rows for it, or finished its copy).
 func (st *StreamState) setToken(t Token) {
 	st.mu.Lock()
-	st.token, st.last, st.hasToken = t, nil, true
+	st.token.set(t)
+	st.hasToken = true
 	st.mu.Unlock()
 }
 
@@ -177,17 +169,15 @@ func (st *StreamState) setToken(t Token) {
 func (st *StreamState) settle() {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if st.last != nil {
-		st.token, st.last = st.last.Token, nil
-	}
+	st.token.settle()
 }
 
 // deliver records a row handed to the client; key is a copy row's key.
 func (st *StreamState) deliver(r *Row, key []any, now time.Time) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	// The row, not a copy of its token: rows do not change once queued.
-	st.last, st.hasToken = r, true
+	st.token.setRow(r)
+	st.hasToken = true
 	st.delivered++
 	st.commitTime = r.CommitTime
 	if r.CommitTime.IsZero() {
@@ -244,7 +234,7 @@ func (st *StreamState) Position() PositionInfo {
 	defer st.mu.Unlock()
 	p := PositionInfo{StreamKey: st.key, RowsDelivered: st.delivered, CommitTime: st.commitTime, Lag: -1}
 	if st.hasToken {
-		t := st.resume()
+		t := st.token.get()
 		p.Phase = t.Phase()
 		p.Token = t.String()
 		if st.delivered > 0 {

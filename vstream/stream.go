@@ -120,13 +120,9 @@ type Stream struct {
 
 	// delivered is the token of the last row handed out (or the start);
 	// while rows wait in the queue, or after rows were dropped at the end
-	// bound, it, not the processing state, is where to resume. Within a
-	// batch of queued rows lastRow stands for it: keeping the row spares
-	// copying every row's token (rows do not change once queued). Once
-	// the queue is drained the token is copied, so that the row does not
-	// keep its batch (a whole copy chunk) in memory.
-	delivered Token
-	lastRow   *Row
+	// bound, it, not the processing state, is where to resume. It is
+	// settled once the queue is drained.
+	delivered lastToken
 	dropped   bool
 	confirmer confirmer        // the source, if it wants to know (see engines.Hold.Confirm)
 	confirmed engines.Position // the last position passed to the confirmer
@@ -169,7 +165,7 @@ func Open(ctx context.Context, cfg Config, opts Options) (*Stream, error) {
 	s := &Stream{
 		cfg: cfg, table: cfg.Table, src: cfg.Source, now: cfg.Now, until: opts.Until, adaptive: adaptive,
 		copying: from.Copying, pos: from.Pos, resumeSkip: from.Skip, lastKey: from.LastKey,
-		delivered: from,
+		delivered: lastToken{tok: from},
 	}
 	s.columns = cfg.Table.ColumnNames()
 	s.confirmer, _ = cfg.Source.(confirmer)
@@ -230,7 +226,7 @@ func (s *Stream) Next(ctx context.Context) (*Row, error) {
 				s.end, s.dropped = io.EOF, true
 				return nil, io.EOF
 			}
-			s.lastRow = row
+			s.delivered.setRow(row)
 			if c := s.confirmer; c != nil && row.Token.Pos != s.confirmed {
 				// Resuming after this row starts from its position: what
 				// came before is no longer needed.
@@ -239,7 +235,7 @@ func (s *Stream) Next(ctx context.Context) (*Row, error) {
 			}
 			if s.qHead == len(s.queue) {
 				s.queue, s.qHead = s.queue[:0], 0
-				s.delivered, s.lastRow = row.Token, nil
+				s.delivered.settle()
 			}
 			if s.cfg.State != nil {
 				var key []any // the copy's last key, for its state
@@ -278,10 +274,7 @@ func (s *Stream) Ready() bool { return s.qHead < len(s.queue) }
 // Resume returns the token to continue after everything delivered so far.
 func (s *Stream) Resume() Token {
 	if s.qHead < len(s.queue) || s.dropped {
-		if s.lastRow != nil {
-			return s.lastRow.Token
-		}
-		return s.delivered
+		return s.delivered.get()
 	}
 	return Token{Keyspace: s.cfg.Keyspace, Shard: s.cfg.Shard, Table: s.table.Name,
 		Copying: s.copying, Pos: s.pos, Skip: s.skip + s.resumeSkip, LastKey: s.lastKey}

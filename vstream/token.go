@@ -280,3 +280,23 @@ func (d *decoder) value() any {
 	}
 	return nil
 }
+
+// lastToken is a resume token held as the row it belongs to while that
+// row's batch is in use anyway (rows do not change once queued: keeping
+// the row spares copying a token for every row), and copied by settle,
+// so that the row does not keep its batch (a whole copy chunk) alive.
+type lastToken struct {
+	tok Token
+	row *Row // nil: tok is the token
+}
+
+func (l *lastToken) get() Token {
+	if l.row != nil {
+		return l.row.Token
+	}
+	return l.tok
+}
+
+func (l *lastToken) setRow(r *Row) { l.row = r }
+func (l *lastToken) set(t Token)   { l.tok, l.row = t, nil }
+func (l *lastToken) settle()       { l.set(l.get()) }
