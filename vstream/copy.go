@@ -18,7 +18,7 @@ import (
 // a fast source, short snapshot transactions for a slow one. A chunk is
 // held in memory (and the next one is read meanwhile), so the next chunk
 // also has no more rows than fit in MaxChunkBytes, judging by the rows of
-// the last (see chunkBytes), and no fewer than minChunkRows.
+// the last (see meanRowBytes), and no fewer than minChunkRows.
 const (
 	DefaultChunkRows = 10000
 	MaxChunkRows     = 80000
@@ -160,26 +160,23 @@ func nextChunkRows(limit int, took time.Duration, rows [][]any) int {
 	if len(rows) == 0 {
 		return limit
 	}
-	if fit := MaxChunkBytes / max(1, chunkBytes(rows)/len(rows)); fit < limit {
+	if fit := MaxChunkBytes / max(1, meanRowBytes(rows)); fit < limit {
 		limit = max(fit, minChunkRows)
 	}
 	return limit
 }
 
-// chunkBytes estimates the memory that rows take once emitted: their
-// values, the row slices and the rows that carry them, from a sample of at
-// most 256 rows spread over the chunk.
-func chunkBytes(rows [][]any) int {
+// meanRowBytes estimates the memory a row of rows takes once emitted (its
+// values, its slice and the Row that carries it) from a sample of at most
+// 256 rows spread over them.
+func meanRowBytes(rows [][]any) int {
 	step := max(1, len(rows)/256)
 	n, total := 0, 0
 	for i := 0; i < len(rows); i += step {
 		total += rowBytes(rows[i])
 		n++
 	}
-	if n == 0 {
-		return 0
-	}
-	return total * len(rows) / n
+	return total / max(n, 1)
 }
 
 // rowBytes estimates the memory of one row: its Row, its slice of values
