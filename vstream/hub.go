@@ -277,7 +277,7 @@ func (h *hub) joinAt(pos engines.Position) (cursor uint64, settled, ok bool, err
 // subscriber has read them. It is a quarter of the capacity, not all of
 // it: the garbage collector marks every buffered event at every cycle,
 // and a whole buffer of already-read events (about 30 MB at the default
-// capacity) tripled what one fast stream paid for collection. A stream
+// capacity) was most of a fast stream's live heap. A stream
 // starting further back reads alone until it is near the head, as an
 // evicted one does.
 func (h *hub) retain() int { return h.capacity / 4 }
